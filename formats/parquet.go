@@ -1,0 +1,278 @@
+package formats
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// rowGroupRows is the number of rows per Parquet row group.
+const rowGroupRows = 1 << 20
+
+func writerProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithMaxRowGroupLength(rowGroupRows),
+		parquet.WithStats(false),
+	)
+	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
+}
+
+// WriteParquet writes the record to path atomically (temporary name, then
+// rename). Columns are written in parallel.
+func WriteParquet(path string, rec arrow.Record) error {
+	af, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer af.Abort()
+	props, aprops := writerProps()
+	// The writer closes a sink that is an io.Closer; the atomic file must
+	// stay open until Commit, so hand it only a Writer.
+	w, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{af}, props, aprops)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	for off := int64(0); off < rec.NumRows(); off += rowGroupRows {
+		end := min(off+rowGroupRows, rec.NumRows())
+		slice := rec.NewSlice(off, end)
+		err := w.WriteBuffered(slice)
+		slice.Release()
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if end < rec.NumRows() {
+			w.NewBufferedRowGroup()
+		}
+	}
+	if rec.NumRows() == 0 {
+		if err := w.Write(rec); err != nil {
+			w.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return af.Commit()
+}
+
+// OpenParquet opens a Parquet file for reading Arrow records.
+func OpenParquet(path string) (*pqarrow.FileReader, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	r, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{Parallel: true, BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		pf.Close()
+		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	return r, func() { pf.Close() }, nil
+}
+
+// ReadTable reads the named columns (all when cols is nil) of a Parquet
+// file into one record.
+func ReadTable(ctx context.Context, path string, cols []string) (arrow.Record, error) {
+	r, closeFn, err := OpenParquet(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	schema, err := r.Schema()
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	var idx []int
+	if cols == nil {
+		for i := range schema.Fields() {
+			idx = append(idx, i)
+		}
+	} else {
+		for _, c := range cols {
+			i := schema.FieldIndices(c)
+			if len(i) == 0 {
+				return nil, &FileError{File: path, Column: c, Err: ErrMissingColumn}
+			}
+			idx = append(idx, i[0])
+		}
+	}
+	groups := make([]int, r.ParquetReader().NumRowGroups())
+	for i := range groups {
+		groups[i] = i
+	}
+	tbl, err := r.ReadRowGroups(ctx, idx, groups)
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	defer tbl.Release()
+	return tableToRecord(tbl), nil
+}
+
+// tableToRecord concatenates a table's chunks into one record.
+func tableToRecord(tbl arrow.Table) arrow.Record {
+	cols := make([]arrow.Array, tbl.NumCols())
+	for i := range cols {
+		chunks := tbl.Column(i).Data().Chunks()
+		switch len(chunks) {
+		case 0:
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, tbl.Schema().Field(i).Type, 0)
+		case 1:
+			chunks[0].Retain()
+			cols[i] = chunks[0]
+		default:
+			a, err := array.Concatenate(chunks, memory.DefaultAllocator)
+			if err != nil {
+				panic(err) // same types by construction
+			}
+			cols[i] = a
+		}
+	}
+	rec := array.NewRecord(tbl.Schema(), cols, tbl.NumRows())
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// ReadParquetRows streams a Parquet source file as text batches, like
+// ReadCSV. Text columns must be strings; columns for which isTime returns
+// true may also be timestamps or dates (rendered as RFC 3339). Any other
+// type fails the file with ErrColumnType. The "line" of a row is its 1-based
+// row number plus one, so that the first row is line 2 as in a CSV file.
+func ReadParquetRows(ctx context.Context, path string, isTime func(col string) bool, fn func(*RawBatch) error) ([]string, error) {
+	r, closeFn, err := OpenParquet(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	schema, err := r.Schema()
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	header := make([]string, schema.NumFields())
+	seen := map[string]bool{}
+	for i, f := range schema.Fields() {
+		if seen[f.Name] {
+			return nil, &FileError{File: path, Column: f.Name, Err: ErrDuplicateHeader}
+		}
+		seen[f.Name] = true
+		header[i] = f.Name
+		if !textType(f.Type) && !(isTime(f.Name) && timeType(f.Type)) {
+			return nil, &FileError{File: path, Column: f.Name, Err: fmt.Errorf("%w: %s, want string", ErrColumnType, f.Type)}
+		}
+	}
+	if r.ParquetReader().NumRows() == 0 {
+		if len(header) == 0 {
+			return nil, &FileError{File: path, Err: ErrEmptyFile}
+		}
+		return nil, &FileError{File: path, Err: ErrHeaderOnly}
+	}
+	rr, err := r.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	defer rr.Release()
+	line := int64(2)
+	for seq := 0; rr.Next(); seq++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rec := rr.Record()
+		n := int(rec.NumRows())
+		b := &RawBatch{File: path, Seq: seq, Header: header, Columns: make([]Column, len(header))}
+		for i := range b.Columns {
+			b.Columns[i].reset(n, 0)
+		}
+		for row := 0; row < n; row++ {
+			bad := -1
+			for c := range header {
+				v := textValue(rec.Column(c), row)
+				if !utf8.Valid(v) {
+					bad = c
+				}
+				b.Columns[c].Append(v)
+			}
+			if bad >= 0 {
+				for c := range b.Columns {
+					cc := &b.Columns[c]
+					cc.Offs = cc.Offs[:len(cc.Offs)-1]
+					cc.Data = cc.Data[:cc.Offs[len(cc.Offs)-1]]
+				}
+				b.Rejects = append(b.Rejects, Reject{File: path, Line: line, Column: header[bad], Reason: "value is not valid UTF-8"})
+			} else {
+				b.Lines = append(b.Lines, line)
+			}
+			line++
+		}
+		if err := fn(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return nil, &FileError{File: path, Line: line, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
+	}
+	return header, nil
+}
+
+func textType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return true
+	case arrow.DICTIONARY:
+		return textType(t.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+func timeType(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
+		return true
+	}
+	return false
+}
+
+// textValue renders row i of a text or time column; null is empty.
+func textValue(a arrow.Array, i int) []byte {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch c := a.(type) {
+	case *array.String:
+		return []byte(c.Value(i))
+	case *array.LargeString:
+		return []byte(c.Value(i))
+	case *array.StringView:
+		return []byte(c.Value(i))
+	case *array.Dictionary:
+		return textValue(c.Dictionary(), c.GetValueIndex(i))
+	case *array.Timestamp:
+		unit := c.DataType().(*arrow.TimestampType).Unit
+		return []byte(c.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano))
+	case *array.Date32:
+		return []byte(c.Value(i).ToTime().Format("2006-01-02"))
+	case *array.Date64:
+		return []byte(c.Value(i).ToTime().Format("2006-01-02"))
+	}
+	return []byte(strconv.Quote(a.ValueStr(i)))
+}

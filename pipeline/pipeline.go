@@ -1,0 +1,178 @@
+// Package pipeline runs jobs over the workspace: it knows the job types,
+// their order, and how a run records its outputs.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/stages"
+	"github.com/autoid-oss/autoid/workspace"
+)
+
+// Env is what a job sees: the workspace, the entity tables it reads, the
+// run folder it writes, the configuration and where to report.
+type Env struct {
+	WS       *workspace.Workspace
+	Gen      workspace.Generation
+	Run      workspace.Run
+	Manifest *workspace.RunManifest
+	Config   stages.Config
+	Log      *slog.Logger
+	Out      io.Writer // the human-readable summary
+}
+
+// JobFunc runs one job type.
+type JobFunc func(ctx context.Context, env *Env) error
+
+// JobType is a registered job type.
+type JobType struct {
+	Name string
+	Doc  string
+	Run  JobFunc
+}
+
+// Registry holds the job types in pipeline order.
+type Registry struct {
+	types []JobType
+}
+
+// NewRegistry returns the registry of every job type the engine has.
+func NewRegistry() *Registry {
+	r := &Registry{}
+	r.Register(JobType{Name: "audit", Doc: "validate the entity tables; table audit_findings", Run: runAudit})
+	return r
+}
+
+// Register adds a job type; names are unique.
+func (r *Registry) Register(t JobType) {
+	for _, x := range r.types {
+		if x.Name == t.Name {
+			panic("pipeline: job type registered twice: " + t.Name)
+		}
+	}
+	r.types = append(r.types, t)
+}
+
+// Types returns the job types in pipeline order.
+func (r *Registry) Types() []JobType { return r.types }
+
+func (r *Registry) names() []string {
+	var n []string
+	for _, t := range r.types {
+		n = append(n, t.Name)
+	}
+	return n
+}
+
+// Options of one run.
+type Options struct {
+	Jobs   []string          // empty: the whole pipeline
+	Params map[string]string // overrides for this run
+	Log    *slog.Logger
+	Out    io.Writer
+}
+
+// Run runs the jobs in pipeline order in a new run folder and returns it.
+func (r *Registry) Run(ctx context.Context, ws *workspace.Workspace, opts Options) (workspace.Run, error) {
+	var jobs []JobType
+	want := map[string]bool{}
+	for _, j := range opts.Jobs {
+		want[j] = true
+	}
+	for _, t := range r.types {
+		if len(want) == 0 || want[t.Name] {
+			jobs = append(jobs, t)
+			delete(want, t.Name)
+		}
+	}
+	if len(want) > 0 {
+		var unknown []string
+		for j := range want {
+			unknown = append(unknown, j)
+		}
+		sort.Strings(unknown)
+		return workspace.Run{}, fmt.Errorf("unknown job type %s (known: %s)", strings.Join(unknown, ", "), strings.Join(r.names(), ", "))
+	}
+	cfg, err := stages.LoadConfig(ws.ConfigPath())
+	if err != nil {
+		return workspace.Run{}, err
+	}
+	names := make([]string, 0, len(opts.Params))
+	for k := range opts.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := cfg.Set(k, opts.Params[k]); err != nil {
+			return workspace.Run{}, err
+		}
+	}
+	gen, err := ws.Current()
+	if err != nil {
+		return workspace.Run{}, err
+	}
+	run, err := ws.NewRun(time.Now())
+	if err != nil {
+		return workspace.Run{}, err
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &workspace.RunManifest{ID: run.ID, Status: "running", Generation: gen.Name, Started: time.Now().UTC(),
+		Tables: map[string]int64{}, Params: opts.Params}
+	for _, j := range jobs {
+		m.Jobs = append(m.Jobs, j.Name)
+	}
+	if err := run.SaveManifest(*m); err != nil {
+		return run, err
+	}
+	env := &Env{WS: ws, Gen: gen, Run: run, Manifest: m, Config: cfg, Log: log.With("run", run.ID), Out: opts.Out}
+	if env.Out == nil {
+		env.Out = io.Discard
+	}
+	finish := func(err error) error {
+		now := time.Now().UTC()
+		m.Finished = &now
+		m.Status = "succeeded"
+		if err != nil {
+			m.Status = "failed"
+			m.Message = err.Error()
+		}
+		if serr := run.SaveManifest(*m); serr != nil && err == nil {
+			err = serr
+		}
+		return err
+	}
+	for _, j := range jobs {
+		t0 := time.Now()
+		env.Log.Info("job started", "job", j.Name)
+		if err := j.Run(ctx, env); err != nil {
+			return run, finish(fmt.Errorf("%s: %w", j.Name, err))
+		}
+		env.Log.Info("job finished", "job", j.Name, "seconds", time.Since(t0).Seconds())
+	}
+	return run, finish(nil)
+}
+
+func runAudit(ctx context.Context, env *Env) error {
+	res, err := stages.Audit(ctx, env.Gen, env.Config)
+	if err != nil {
+		return err
+	}
+	rec := res.FindingsRecord()
+	defer rec.Release()
+	if err := formats.WriteParquet(env.Run.TablePath("audit_findings"), rec); err != nil {
+		return err
+	}
+	env.Manifest.Tables["audit_findings"] = rec.NumRows()
+	res.Summary(env.Out)
+	return nil
+}

@@ -1,0 +1,546 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/autoid-oss/autoid/formats"
+)
+
+// nullTime marks a missing last_used.
+const nullTime = math.MinInt64
+
+// keyIndex maps the keys of identities or entitlements to dense ids (their
+// row in key order) and gives ids past the known ones to unknown keys met in
+// assignments, so that every assignment row has an integer id and a
+// dictionary-encoded string.
+type keyIndex struct {
+	known   map[string]int32
+	keys    *formats.Column // known keys, in id order
+	unknown map[string]int32
+	extra   formats.Column // unknown keys, in order of first use
+}
+
+func newKeyIndex(keys *formats.Column) *keyIndex {
+	k := &keyIndex{known: make(map[string]int32, keys.Len()), keys: keys, unknown: map[string]int32{}, extra: formats.NewColumn()}
+	for i := 0; i < keys.Len(); i++ {
+		k.known[string(keys.Value(i))] = int32(i)
+	}
+	return k
+}
+
+func (k *keyIndex) nKnown() int32 { return int32(k.keys.Len()) }
+
+// lookup returns the id of a known key or -1; safe for concurrent use.
+func (k *keyIndex) lookup(b []byte) int32 {
+	if id, ok := k.known[string(b)]; ok {
+		return id
+	}
+	return -1
+}
+
+// intern returns the id of any key, adding an unknown one; not concurrent.
+func (k *keyIndex) intern(b []byte) int32 {
+	if id, ok := k.known[string(b)]; ok {
+		return id
+	}
+	if id, ok := k.unknown[string(b)]; ok {
+		return id
+	}
+	id := k.nKnown() + int32(k.extra.Len())
+	k.unknown[string(b)] = id
+	k.extra.Append(b)
+	return id
+}
+
+func (k *keyIndex) value(id int32) []byte {
+	if id < k.nKnown() {
+		return k.keys.Value(int(id))
+	}
+	return k.extra.Value(int(id - k.nKnown()))
+}
+
+// dictionary returns all keys (known, then unknown) as an Arrow array.
+func (k *keyIndex) dictionary() arrow.Array {
+	n := int(k.nKnown()) + k.extra.Len()
+	return formats.StringArray(n, func(i int) []byte { return k.value(int32(i)) })
+}
+
+// assignTable holds assignment rows as integer ids.
+type assignTable struct {
+	u, e      []int32
+	lastUsed  []int64
+	lines     []int64
+	files     []int32
+	fileNames []string
+	extraCols []string
+	extra     []formats.Column
+}
+
+func (t *assignTable) rows() int { return len(t.u) }
+
+func (t *assignTable) fileIndex(name string) int32 {
+	for i, f := range t.fileNames {
+		if f == name {
+			return int32(i)
+		}
+	}
+	t.fileNames = append(t.fileNames, name)
+	return int32(len(t.fileNames) - 1)
+}
+
+// assignChunk is what the parallel parse resolves for one batch.
+type assignChunk struct {
+	u, e     []int32
+	lastUsed []int64
+	keep     []bool
+	rejects  []formats.Reject
+}
+
+// readAssignments reads assignment rows, resolving ids and parsing
+// last_used in the parser's worker goroutines.
+func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents *keyIndex) (*assignTable, []formats.Reject, error) {
+	e, _ := formats.EntityByName("assignments")
+	t := &assignTable{}
+	var rejects []formats.Reject
+	var once sync.Once
+	var headerErr error
+	var out []string
+	uc, ec, lc := -1, -1, -1
+	var extraIdx []int
+	setup := func(b *formats.RawBatch) {
+		out, headerErr = resolveHeader(b.File, e, b.Header, m)
+		if headerErr != nil {
+			return
+		}
+		for i, c := range out {
+			switch c {
+			case "usr_id":
+				uc = i
+			case "ent_id":
+				ec = i
+			case "last_used":
+				lc = i
+			default:
+				if c == "src_file" || c == "src_line" || c == "usr_idx" || c == "ent_idx" {
+					continue // our own provenance columns in a re-ingested export
+				}
+				extraIdx = append(extraIdx, i)
+			}
+		}
+	}
+	transform := func(b *formats.RawBatch) error {
+		once.Do(func() { setup(b) })
+		if headerErr != nil {
+			return headerErr
+		}
+		n := b.Rows()
+		ch := &assignChunk{u: make([]int32, n), e: make([]int32, n), lastUsed: make([]int64, n), keep: make([]bool, n)}
+		uCol, eCol := &b.Columns[uc], &b.Columns[ec]
+		for r := 0; r < n; r++ {
+			uv, ev := uCol.Value(r), eCol.Value(r)
+			if len(uv) == 0 || len(ev) == 0 {
+				col := "usr_id"
+				if len(uv) > 0 {
+					col = "ent_id"
+				}
+				ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: col, Reason: "missing required value"})
+				continue
+			}
+			ch.lastUsed[r] = nullTime
+			if lc >= 0 {
+				if v := b.Columns[lc].Value(r); len(v) > 0 {
+					ts, ok := parseTimestamp(v)
+					if !ok {
+						ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: "last_used",
+							Reason: fmt.Sprintf("not a timestamp: %q", v)})
+						continue
+					}
+					ch.lastUsed[r] = ts
+				}
+			}
+			ch.u[r], ch.e[r] = users.lookup(uv), ents.lookup(ev)
+			ch.keep[r] = true
+		}
+		b.Payload = ch
+		return nil
+	}
+	var fileIdx int32 = -1
+	err := readRows(ctx, src, e, transform, func(b *formats.RawBatch) error {
+		ch := b.Payload.(*assignChunk)
+		if fileIdx < 0 {
+			fileIdx = t.fileIndex(b.File)
+			for _, i := range extraIdx {
+				t.extraCols = append(t.extraCols, out[i])
+				t.extra = append(t.extra, formats.NewColumn())
+			}
+		}
+		rejects = append(rejects, b.Rejects...)
+		rejects = append(rejects, ch.rejects...)
+		for r := 0; r < b.Rows(); r++ {
+			if !ch.keep[r] {
+				continue
+			}
+			u, en := ch.u[r], ch.e[r]
+			if u < 0 {
+				u = users.intern(b.Columns[uc].Value(r))
+			}
+			if en < 0 {
+				en = ents.intern(b.Columns[ec].Value(r))
+			}
+			t.u = append(t.u, u)
+			t.e = append(t.e, en)
+			t.lastUsed = append(t.lastUsed, ch.lastUsed[r])
+			t.lines = append(t.lines, b.Lines[r])
+			t.files = append(t.files, fileIdx)
+			for k, i := range extraIdx {
+				t.extra[k].Append(b.Columns[i].Value(r))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, rejects, nil
+}
+
+// assignmentsFromRecord re-reads stored assignments, resolving their keys
+// against the (possibly new) identities and entitlements.
+func assignmentsFromRecord(rec arrow.Record, users, ents *keyIndex) (*assignTable, error) {
+	t := &assignTable{}
+	var uCol, eCol, lCol, fCol, lineCol arrow.Array
+	var extras []arrow.Array
+	for i, f := range rec.Schema().Fields() {
+		switch f.Name {
+		case "usr_id":
+			uCol = rec.Column(i)
+		case "ent_id":
+			eCol = rec.Column(i)
+		case "last_used":
+			lCol = rec.Column(i)
+		case "src_file":
+			fCol = rec.Column(i)
+		case "src_line":
+			lineCol = rec.Column(i)
+		case "usr_idx", "ent_idx":
+		default:
+			t.extraCols = append(t.extraCols, f.Name)
+			t.extra = append(t.extra, formats.NewColumn())
+			extras = append(extras, rec.Column(i))
+		}
+	}
+	if uCol == nil || eCol == nil || lCol == nil || fCol == nil || lineCol == nil {
+		return nil, fmt.Errorf("stored assignments table lacks a column")
+	}
+	// Resolve through the dictionaries once, not per row.
+	resolve := func(a arrow.Array, k *keyIndex) []int32 {
+		n := a.Len()
+		ids := make([]int32, n)
+		if d, ok := a.(*array.Dictionary); ok {
+			dict := d.Dictionary()
+			m := make([]int32, dict.Len())
+			for i := range m {
+				m[i] = k.intern(textOf(dict, i))
+			}
+			for r := 0; r < n; r++ {
+				ids[r] = m[d.GetValueIndex(r)]
+			}
+			return ids
+		}
+		for r := 0; r < n; r++ {
+			ids[r] = k.intern(textOf(a, r))
+		}
+		return ids
+	}
+	t.u = resolve(uCol, users)
+	t.e = resolve(eCol, ents)
+	n := int(rec.NumRows())
+	ts := lCol.(*array.Timestamp)
+	lines := lineCol.(*array.Int64)
+	t.lastUsed = make([]int64, n)
+	t.lines = make([]int64, n)
+	t.files = make([]int32, n)
+	for r := 0; r < n; r++ {
+		t.lastUsed[r] = nullTime
+		if ts.IsValid(r) {
+			t.lastUsed[r] = int64(ts.Value(r))
+		}
+		t.lines[r] = lines.Value(r)
+		t.files[r] = t.fileIndex(string(textOf(fCol, r)))
+		for k, a := range extras {
+			t.extra[k].Append(textOf(a, r))
+		}
+	}
+	return t, nil
+}
+
+// mergeAssignments applies a sync type to the previous assignments (old,
+// may be nil) and the incoming ones, and returns the resulting rows sorted
+// by (usr_id, ent_id) ids, which is byte order of the keys for known ids.
+// In the incoming rows the first of a key wins; later ones are rejected.
+func mergeAssignments(old, in *assignTable, syncType string, nUsers int) ([]rowRef, []formats.Reject) {
+	nOld := 0
+	if old != nil {
+		nOld = old.rows()
+	}
+	nIn := 0
+	if in != nil {
+		nIn = in.rows()
+	}
+	total := nOld + nIn
+	uOf := func(r int) int32 {
+		if r < nOld {
+			return old.u[r]
+		}
+		return in.u[r-nOld]
+	}
+	eOf := func(r int) int32 {
+		if r < nOld {
+			return old.e[r]
+		}
+		return in.e[r-nOld]
+	}
+	// Counting sort by user id (stable), then sort each user's rows by
+	// (entitlement, row) packed in one uint64.
+	maxU := int32(nUsers)
+	for r := 0; r < total; r++ {
+		maxU = max(maxU, uOf(r)+1)
+	}
+	start := make([]int, maxU+1)
+	for r := 0; r < total; r++ {
+		start[uOf(r)+1]++
+	}
+	for i := 1; i <= int(maxU); i++ {
+		start[i] += start[i-1]
+	}
+	packed := make([]uint64, total)
+	pos := slices.Clone(start[:maxU])
+	for r := 0; r < total; r++ {
+		u := uOf(r)
+		packed[pos[u]] = uint64(uint32(eOf(r)))<<32 | uint64(uint32(r))
+		pos[u]++
+	}
+	var wg sync.WaitGroup
+	const parts = 4
+	for p := 0; p < parts; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for u := p; u < int(maxU); u += parts {
+				seg := packed[start[u]:start[u+1]]
+				if len(seg) > 1 {
+					slices.Sort(seg)
+				}
+			}
+		}(p)
+	}
+	wg.Wait()
+
+	var refs []rowRef
+	var rejects []formats.Reject
+	reject := func(r int, reason string) {
+		i := r - nOld
+		rejects = append(rejects, formats.Reject{File: in.fileNames[in.files[i]], Line: in.lines[i], Reason: reason})
+	}
+	for i := 0; i < total; {
+		j := i + 1
+		ent := packed[i] >> 32
+		for j < total && packed[j]>>32 == ent && uOf(int(uint32(packed[j]))) == uOf(int(uint32(packed[i]))) {
+			j++
+		}
+		oldRow, newRow := int32(-1), int32(-1)
+		for k := i; k < j; k++ {
+			r := int(uint32(packed[k]))
+			switch {
+			case r < nOld:
+				oldRow = int32(r)
+			case newRow < 0:
+				newRow = int32(r - nOld)
+			default:
+				reject(r, fmt.Sprintf("duplicate assignment (first at line %d)", in.lines[newRow]))
+			}
+		}
+		switch syncType {
+		case SyncFull:
+			refs = append(refs, rowRef{-1, newRow})
+		case SyncIncremental:
+			if newRow >= 0 {
+				refs = append(refs, rowRef{-1, newRow})
+			} else {
+				refs = append(refs, rowRef{oldRow, -1})
+			}
+		case SyncEnrichment:
+			if oldRow < 0 {
+				reject(int(newRow)+nOld, "enrichment of unknown assignment")
+			} else {
+				refs = append(refs, rowRef{oldRow, newRow})
+			}
+		case SyncDelete:
+			if newRow >= 0 && oldRow < 0 {
+				reject(int(newRow)+nOld, "delete of unknown assignment")
+			} else if newRow < 0 {
+				refs = append(refs, rowRef{oldRow, -1})
+			}
+		}
+		i = j
+	}
+	return refs, rejects
+}
+
+// buildAssignmentRecord builds the stored assignments table.
+func buildAssignmentRecord(old, in *assignTable, refs []rowRef, users, ents *keyIndex) arrow.Record {
+	n := len(refs)
+	pick := func(r rowRef) (*assignTable, int) {
+		if r.new >= 0 {
+			return in, int(r.new)
+		}
+		return old, int(r.old)
+	}
+	u := make([]int32, n)
+	e := make([]int32, n)
+	last := make([]int64, n)
+	lines := make([]int64, n)
+	var names []string
+	nameIdx := map[string]int32{}
+	files := make([]int32, n)
+	for i, r := range refs {
+		t, row := pick(r)
+		u[i], e[i], lines[i] = t.u[row], t.e[row], t.lines[row]
+		last[i] = t.lastUsed[row]
+		if r.new >= 0 && r.old >= 0 && last[i] == nullTime {
+			last[i] = old.lastUsed[r.old] // an enrichment without last_used keeps it
+		}
+		name := t.fileNames[t.files[row]]
+		k, ok := nameIdx[name]
+		if !ok {
+			k = int32(len(names))
+			nameIdx[name] = k
+			names = append(names, name)
+		}
+		files[i] = k
+	}
+	nu, ne := users.nKnown(), ents.nKnown()
+	uDict, eDict := users.dictionary(), ents.dictionary()
+	fDict := formats.StringArray(len(names), func(i int) []byte { return []byte(names[i]) })
+	defer uDict.Release()
+	defer eDict.Release()
+	defer fDict.Release()
+	fields := []arrow.Field{
+		{Name: "usr_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "ent_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "usr_id", Type: formats.DictType()},
+		{Name: "ent_id", Type: formats.DictType()},
+		{Name: "last_used", Type: formats.TimestampType(), Nullable: true},
+	}
+	arrs := []arrow.Array{
+		formats.Int32Array(u, func(i int) bool { return u[i] < nu }),
+		formats.Int32Array(e, func(i int) bool { return e[i] < ne }),
+		formats.DictArray(u, uDict),
+		formats.DictArray(e, eDict),
+		formats.TimestampArray(last, nullTime),
+	}
+	// Extra text columns: union of both tables'.
+	var extraCols []string
+	seen := map[string]bool{}
+	for _, t := range []*assignTable{old, in} {
+		if t == nil {
+			continue
+		}
+		for _, c := range t.extraCols {
+			if !seen[c] {
+				seen[c] = true
+				extraCols = append(extraCols, c)
+			}
+		}
+	}
+	colOf := func(t *assignTable, c string) int {
+		if t == nil {
+			return -1
+		}
+		for i, x := range t.extraCols {
+			if x == c {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, c := range extraCols {
+		oc, ic := colOf(old, c), colOf(in, c)
+		fields = append(fields, arrow.Field{Name: c, Type: arrow.BinaryTypes.String, Nullable: true})
+		arrs = append(arrs, formats.StringArray(n, func(i int) []byte {
+			r := refs[i]
+			if r.new >= 0 && ic >= 0 {
+				return in.extra[ic].Value(int(r.new))
+			}
+			if r.old >= 0 && oc >= 0 {
+				return old.extra[oc].Value(int(r.old))
+			}
+			return nil
+		}))
+	}
+	fields = append(fields,
+		arrow.Field{Name: "src_file", Type: formats.DictType()},
+		arrow.Field{Name: "src_line", Type: arrow.PrimitiveTypes.Int64})
+	arrs = append(arrs, formats.DictArray(files, fDict), formats.Int64Array(lines, 0, false))
+	rec := array.NewRecord(arrow.NewSchema(fields, nil), arrs, int64(n))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec
+}
+
+// parseTimestamp reads a timestamp as microseconds since the epoch (UTC).
+// It takes RFC 3339 (with or without fraction or zone, 'T' or space) and
+// plain dates; the common forms are parsed without allocation.
+func parseTimestamp(b []byte) (int64, bool) {
+	// Fast path: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS, optional Z.
+	if len(b) == 10 || len(b) == 19 || (len(b) == 20 && b[19] == 'Z') {
+		num := func(i, n int) (int, bool) {
+			v := 0
+			for _, c := range b[i : i+n] {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := num(0, 4)
+		mo, ok2 := num(5, 2)
+		d, ok3 := num(8, 2)
+		if ok1 && ok2 && ok3 && b[4] == '-' && b[7] == '-' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 {
+			h, mi, s := 0, 0, 0
+			ok := true
+			if len(b) > 10 {
+				var okh, okm, oks bool
+				h, okh = num(11, 2)
+				mi, okm = num(14, 2)
+				s, oks = num(17, 2)
+				ok = okh && okm && oks && (b[10] == 'T' || b[10] == ' ') && b[13] == ':' && b[16] == ':' && h < 24 && mi < 60 && s < 61
+			}
+			if ok {
+				t := time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC)
+				if t.Day() == d {
+					return t.UnixMicro(), true
+				}
+				return 0, false
+			}
+		}
+	}
+	s := string(b)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z07",
+		"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMicro(), true
+		}
+	}
+	return 0, false
+}
