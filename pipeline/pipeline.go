@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/autoid-oss/autoid/formats"
 	"github.com/autoid-oss/autoid/stages"
 	"github.com/autoid-oss/autoid/workspace"
@@ -162,6 +164,28 @@ func (r *Registry) Run(ctx context.Context, ws *workspace.Workspace, opts Option
 	return run, finish(nil)
 }
 
+// Input returns the path of a table a job reads: the current run's, when
+// an earlier job of this run wrote it, else the latest succeeded run's.
+func (e *Env) Input(table string) (string, error) {
+	if _, ok := e.Manifest.Tables[table]; ok {
+		return e.Run.TablePath(table), nil
+	}
+	run, err := e.WS.LatestRunWith(table)
+	if err != nil {
+		return "", fmt.Errorf("%w: run the job that produces it first", err)
+	}
+	return run.TablePath(table), nil
+}
+
+// Output writes a table of the run and records its row count.
+func (e *Env) Output(table string, rec arrow.Record) error {
+	if err := formats.WriteParquet(e.Run.TablePath(table), rec); err != nil {
+		return err
+	}
+	e.Manifest.Tables[table] = rec.NumRows()
+	return e.Run.SaveManifest(*e.Manifest)
+}
+
 func runAudit(ctx context.Context, env *Env) error {
 	res, err := stages.Audit(ctx, env.Gen, env.Config)
 	if err != nil {
@@ -169,10 +193,9 @@ func runAudit(ctx context.Context, env *Env) error {
 	}
 	rec := res.FindingsRecord()
 	defer rec.Release()
-	if err := formats.WriteParquet(env.Run.TablePath("audit_findings"), rec); err != nil {
+	if err := env.Output("audit_findings", rec); err != nil {
 		return err
 	}
-	env.Manifest.Tables["audit_findings"] = rec.NumRows()
 	res.Summary(env.Out)
 	return nil
 }

@@ -157,12 +157,30 @@ func Audit(ctx context.Context, gen workspace.Generation, cfg Config) (*AuditRes
 	return res, nil
 }
 
+// Features returns the feature columns of the current identities: the
+// configured ones (checked to exist), or the default choice of section 2
+// (every column but usr_id and usr_name that is neither unique per identity
+// nor constant).
+func Features(ctx context.Context, gen workspace.Generation, cfg Config) ([]string, error) {
+	ids, err := formats.ReadTable(ctx, gen.TablePath("identities"), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer ids.Release()
+	res := &AuditResult{Dropped: map[string]string{}}
+	if err := auditFeatures(ids, cfg, res); err != nil {
+		return nil, err
+	}
+	return res.Features, nil
+}
+
 // auditFeatures settles the feature list and reports constant, unique and
 // renamed columns, and the null rate and cardinality of each feature.
 func auditFeatures(ids arrow.Record, cfg Config, res *AuditResult) error {
 	n := int(ids.NumRows())
 	type colInfo struct {
 		name     string
+		display  string  // upper case, as in items
 		codes    []int32 // 0 = null
 		distinct int     // non-null values
 		nulls    int
@@ -175,7 +193,7 @@ func auditFeatures(ids arrow.Record, cfg Config, res *AuditResult) error {
 			continue
 		}
 		a := ids.Column(i)
-		ci := &colInfo{name: f.Name, codes: make([]int32, n)}
+		ci := &colInfo{name: f.Name, display: strings.ToUpper(f.Name), codes: make([]int32, n)}
 		seen := map[string]int32{}
 		for r := 0; r < n; r++ {
 			v := textOf(a, r)
@@ -219,20 +237,20 @@ func auditFeatures(ids arrow.Record, cfg Config, res *AuditResult) error {
 					break
 				}
 			}
-			res.Findings = append(res.Findings, Finding{Severity: SevWarning, Check: "constant_feature", Entity: "identities", Column: ci.name,
-				Value: float64(ci.distinct), Message: fmt.Sprintf("%s has one value (%s) for every identity", ci.name, val)})
+			res.Findings = append(res.Findings, Finding{Severity: SevWarning, Check: "constant_feature", Entity: "identities", Column: ci.display,
+				Value: float64(ci.distinct), Message: fmt.Sprintf("%s has one value (%s) for every identity", ci.display, val)})
 		case unique:
 			reason = "unique per identity"
-			res.Findings = append(res.Findings, Finding{Severity: SevWarning, Check: "unique_feature", Entity: "identities", Column: ci.name,
-				Value: float64(ci.distinct), Message: fmt.Sprintf("%s is unique per identity", ci.name)})
+			res.Findings = append(res.Findings, Finding{Severity: SevWarning, Check: "unique_feature", Entity: "identities", Column: ci.display,
+				Value: float64(ci.distinct), Message: fmt.Sprintf("%s is unique per identity", ci.display)})
 		case strings.EqualFold(ci.name, "usr_name"):
 			reason = "usr_name is never a default feature"
 		}
 		if !configured {
 			if reason != "" {
-				res.Dropped[ci.name] = reason
-				res.Findings = append(res.Findings, Finding{Severity: SevInfo, Check: "dropped_feature", Entity: "identities", Column: ci.name,
-					Message: fmt.Sprintf("%s left out of the default features: %s", ci.name, reason)})
+				res.Dropped[ci.display] = reason
+				res.Findings = append(res.Findings, Finding{Severity: SevInfo, Check: "dropped_feature", Entity: "identities", Column: ci.display,
+					Message: fmt.Sprintf("%s left out of the default features: %s", ci.display, reason)})
 			} else {
 				feats = append(feats, ci)
 			}
@@ -241,10 +259,10 @@ func auditFeatures(ids arrow.Record, cfg Config, res *AuditResult) error {
 	for _, ci := range feats {
 		res.Features = append(res.Features, ci.name)
 		res.Findings = append(res.Findings,
-			Finding{Severity: SevInfo, Check: "feature_null_rate", Entity: "identities", Column: ci.name, Value: float64(ci.nulls) / float64(max(n, 1)),
-				Message: fmt.Sprintf("%s: %d of %d identities have no value", ci.name, ci.nulls, n)},
-			Finding{Severity: SevInfo, Check: "feature_cardinality", Entity: "identities", Column: ci.name, Value: float64(ci.distinct),
-				Message: fmt.Sprintf("%s: %d distinct values", ci.name, ci.distinct)})
+			Finding{Severity: SevInfo, Check: "feature_null_rate", Entity: "identities", Column: ci.display, Value: float64(ci.nulls) / float64(max(n, 1)),
+				Message: fmt.Sprintf("%s: %d of %d identities have no value", ci.display, ci.nulls, n)},
+			Finding{Severity: SevInfo, Check: "feature_cardinality", Entity: "identities", Column: ci.display, Value: float64(ci.distinct),
+				Message: fmt.Sprintf("%s: %d distinct values", ci.display, ci.distinct)})
 	}
 	// Renamings: columns in a one-to-one value mapping (null counts as a
 	// value). Constant and unique columns are reported as such instead.
@@ -276,7 +294,7 @@ func auditFeatures(ids arrow.Record, cfg Config, res *AuditResult) error {
 	}
 	groups := map[int][]string{}
 	for i, ci := range cols {
-		groups[find(i)] = append(groups[find(i)], ci.name)
+		groups[find(i)] = append(groups[find(i)], ci.display)
 	}
 	var keys []int
 	for k, g := range groups {

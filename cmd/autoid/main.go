@@ -103,6 +103,7 @@ Typical use:
 		newExportCmd(g),
 		newTablesCmd(g),
 		newFimCmd(g),
+		newGenCmd(g),
 	)
 	return root
 }
