@@ -136,6 +136,7 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 				return nil, err
 			}
 		}
+		res.Read[e.Name] = int64(in.rows()) + int64(len(rejects))
 		refs, mrej := mergeText(old, in, sync)
 		rejects = append(rejects, mrej...)
 		cols := outputColumns(e, old, in, sync)
@@ -150,7 +151,6 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			return nil, err
 		}
 		changed[e.Name] = true
-		res.Read[e.Name] = int64(in.rows()) + int64(len(rejects))
 		res.Rows[e.Name] = int64(len(refs))
 		res.Rejects[e.Name] = int64(len(rejects))
 		allRejects = appendRejects(allRejects, e.Name, rejects)
@@ -194,6 +194,9 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 				syncA = SyncIncremental // keep every stored row
 			}
 		}
+		if in != nil {
+			res.Read["assignments"] = int64(in.rows()) + int64(len(rejects))
+		}
 		refs, mrej := mergeAssignments(old, in, syncA, int(users.nKnown()))
 		rejects = append(rejects, mrej...)
 		rec := buildAssignmentRecord(old, in, refs, users, ents)
@@ -203,7 +206,6 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			return nil, err
 		}
 		if in != nil {
-			res.Read["assignments"] = int64(in.rows()) + int64(len(rejects))
 			res.Rejects["assignments"] = int64(len(rejects))
 		}
 		res.Rows["assignments"] = int64(len(refs))

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runGenCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, &out, &errb)
@@ -19,7 +19,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestGenCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "company")
-	code, _, stderr := runCLI(t, "gen", "--preset", "small", "--identities", "600", "--seed", "3", "--out", dir)
+	code, _, stderr := runGenCLI(t, "gen", "--preset", "small", "--identities", "600", "--seed", "3", "--out", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -53,7 +53,7 @@ func TestGenCommand(t *testing.T) {
 	}
 
 	pq := filepath.Join(t.TempDir(), "pq")
-	if code, _, stderr := runCLI(t, "gen", "--identities", "300", "--format", "parquet", "--quiet", "--out", pq); code != 0 || stderr != "" {
+	if code, _, stderr := runGenCLI(t, "gen", "--identities", "300", "--format", "parquet", "--quiet", "--out", pq); code != 0 || stderr != "" {
 		t.Fatalf("parquet: exit %d: %q", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(pq, "assignments.parquet")); err != nil {
@@ -71,7 +71,7 @@ func TestGenUsageErrors(t *testing.T) {
 		{"gen", "--identities", "x", "--out", out}, // not a number
 		{"gen", "extra", "--out", out},             // positional argument
 	} {
-		code, _, stderr := runCLI(t, args...)
+		code, _, stderr := runGenCLI(t, args...)
 		if code != 2 || !strings.Contains(stderr, "autoid gen --help") {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 with a usage hint", args, code, stderr)
 		}
@@ -79,7 +79,7 @@ func TestGenUsageErrors(t *testing.T) {
 }
 
 func TestGenHelp(t *testing.T) {
-	code, stdout, _ := runCLI(t, "gen", "--help")
+	code, stdout, _ := runGenCLI(t, "gen", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
