@@ -109,6 +109,7 @@ func readCSV(ctx context.Context, path string, r io.Reader, opts ReadOptions, fn
 				}
 				b := parseCSVBlock(path, header, j.data, j.line)
 				b.Seq = j.seq
+				b.Bytes = len(j.data)
 				var err error
 				if opts.Transform != nil {
 					err = opts.Transform(b)
@@ -435,7 +436,7 @@ func parseCSVBlock(path string, header []string, data []byte, line int64) *RawBa
 	b := &RawBatch{File: path, Header: header, Columns: make([]Column, ncol)}
 	rowsHint := bytes.Count(data, []byte{'\n'}) + 1
 	for i := range b.Columns {
-		b.Columns[i].reset(rowsHint, len(data)/ncol+16)
+		b.Columns[i].reset(rowsHint, 2*len(data)/ncol+16)
 	}
 	b.Lines = make([]int64, 0, rowsHint)
 	allUTF8 := utf8.Valid(data)

@@ -21,14 +21,22 @@ import (
 // rowGroupRows is the number of rows per Parquet row group.
 const rowGroupRows = 1 << 20
 
-func writerProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
-	props := parquet.NewWriterProperties(
+// writerProps sets dictionary encoding for text columns only: integer
+// columns of ids, lines and timestamps gain little from a dictionary and
+// cost a hash per value to build one.
+func writerProps(schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithStats(false),
-	)
-	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
+	}
+	for _, f := range schema.Fields() {
+		if textType(f.Type) {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	return parquet.NewWriterProperties(opts...), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
 }
 
 // WriteParquet writes the record to path atomically (temporary name, then
@@ -39,7 +47,7 @@ func WriteParquet(path string, rec arrow.Record) error {
 		return err
 	}
 	defer af.Abort()
-	props, aprops := writerProps()
+	props, aprops := writerProps(rec.Schema())
 	// The writer closes a sink that is an io.Closer; the atomic file must
 	// stay open until Commit, so hand it only a Writer.
 	w, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{af}, props, aprops)

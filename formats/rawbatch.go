@@ -97,6 +97,7 @@ func NewColumn() Column { return Column{Offs: []int32{0}} }
 type RawBatch struct {
 	File    string
 	Seq     int      // position of the batch in the file, from 0
+	Bytes   int      // size of the input behind the batch, where known
 	Header  []string // source column names, one per column
 	Columns []Column
 	Lines   []int64 // source line of each row

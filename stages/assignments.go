@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,16 +98,28 @@ func (t *assignTable) fileIndex(name string) int32 {
 	return int32(len(t.fileNames) - 1)
 }
 
-// assignChunk is what the parallel parse resolves for one batch.
+// assignChunk is what the parallel parse resolves for one batch: the kept
+// rows, compacted, with the keys the workers could not resolve (unknown
+// identities or entitlements) left for the ordered pass to intern.
 type assignChunk struct {
 	u, e     []int32
 	lastUsed []int64
-	keep     []bool
+	lines    []int64
+	extra    []formats.Column
+	unknownU []unknownRef
+	unknownE []unknownRef
 	rejects  []formats.Reject
 }
 
+type unknownRef struct {
+	row int32
+	key []byte
+}
+
 // readAssignments reads assignment rows, resolving ids and parsing
-// last_used in the parser's worker goroutines.
+// last_used in the parser's worker goroutines; the ordered pass only
+// interns unknown keys and collects the chunks, which are joined once at
+// the end (no growing slices over ten million rows).
 func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents *keyIndex) (*assignTable, []formats.Reject, error) {
 	e, _ := formats.EntityByName("assignments")
 	t := &assignTable{}
@@ -128,10 +142,9 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 				ec = i
 			case "last_used":
 				lc = i
+			case "src_file", "src_line", "usr_idx", "ent_idx":
+				// our own columns, in a re-ingested export
 			default:
-				if c == "src_file" || c == "src_line" || c == "usr_idx" || c == "ent_idx" {
-					continue // our own provenance columns in a re-ingested export
-				}
 				extraIdx = append(extraIdx, i)
 			}
 		}
@@ -142,7 +155,10 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 			return headerErr
 		}
 		n := b.Rows()
-		ch := &assignChunk{u: make([]int32, n), e: make([]int32, n), lastUsed: make([]int64, n), keep: make([]bool, n)}
+		ch := &assignChunk{u: make([]int32, 0, n), e: make([]int32, 0, n), lastUsed: make([]int64, 0, n), lines: make([]int64, 0, n)}
+		for range extraIdx {
+			ch.extra = append(ch.extra, formats.NewColumn())
+		}
 		uCol, eCol := &b.Columns[uc], &b.Columns[ec]
 		for r := 0; r < n; r++ {
 			uv, ev := uCol.Value(r), eCol.Value(r)
@@ -154,23 +170,45 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 				ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: col, Reason: "missing required value"})
 				continue
 			}
-			ch.lastUsed[r] = nullTime
+			ts := int64(nullTime)
 			if lc >= 0 {
 				if v := b.Columns[lc].Value(r); len(v) > 0 {
-					ts, ok := parseTimestamp(v)
-					if !ok {
+					var ok bool
+					if ts, ok = parseTimestamp(v); !ok {
 						ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: "last_used",
 							Reason: fmt.Sprintf("not a timestamp: %q", v)})
 						continue
 					}
-					ch.lastUsed[r] = ts
 				}
 			}
-			ch.u[r], ch.e[r] = users.lookup(uv), ents.lookup(ev)
-			ch.keep[r] = true
+			row := int32(len(ch.u))
+			u, en := users.lookup(uv), ents.lookup(ev)
+			if u < 0 {
+				ch.unknownU = append(ch.unknownU, unknownRef{row, append([]byte(nil), uv...)})
+			}
+			if en < 0 {
+				ch.unknownE = append(ch.unknownE, unknownRef{row, append([]byte(nil), ev...)})
+			}
+			ch.u = append(ch.u, u)
+			ch.e = append(ch.e, en)
+			ch.lastUsed = append(ch.lastUsed, ts)
+			ch.lines = append(ch.lines, b.Lines[r])
+			for k, i := range extraIdx {
+				ch.extra[k].Append(b.Columns[i].Value(r))
+			}
 		}
 		b.Payload = ch
+		b.Columns = nil // the text is no longer needed
 		return nil
+	}
+	// The ordered pass appends each chunk to the table while the workers
+	// parse on; the arrays are sized once from the first batch's rows per
+	// byte, so ten million rows do not go through repeated growth.
+	var fileSize int64
+	if src.ConnectionType == ConnCSV {
+		if st, err := os.Stat(strings.TrimPrefix(src.Entities[e.Name], "file://")); err == nil {
+			fileSize = st.Size()
+		}
 	}
 	var fileIdx int32 = -1
 	err := readRows(ctx, src, e, transform, func(b *formats.RawBatch) error {
@@ -181,33 +219,39 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 				t.extraCols = append(t.extraCols, out[i])
 				t.extra = append(t.extra, formats.NewColumn())
 			}
+			if b.Bytes > 0 && fileSize > 0 {
+				est := int(float64(fileSize)/float64(b.Bytes)*float64(len(ch.u))*1.05) + 1024
+				t.u = make([]int32, 0, est)
+				t.e = make([]int32, 0, est)
+				t.lastUsed = make([]int64, 0, est)
+				t.lines = make([]int64, 0, est)
+			}
 		}
 		rejects = append(rejects, b.Rejects...)
 		rejects = append(rejects, ch.rejects...)
-		for r := 0; r < b.Rows(); r++ {
-			if !ch.keep[r] {
-				continue
-			}
-			u, en := ch.u[r], ch.e[r]
-			if u < 0 {
-				u = users.intern(b.Columns[uc].Value(r))
-			}
-			if en < 0 {
-				en = ents.intern(b.Columns[ec].Value(r))
-			}
-			t.u = append(t.u, u)
-			t.e = append(t.e, en)
-			t.lastUsed = append(t.lastUsed, ch.lastUsed[r])
-			t.lines = append(t.lines, b.Lines[r])
-			t.files = append(t.files, fileIdx)
-			for k, i := range extraIdx {
-				t.extra[k].Append(b.Columns[i].Value(r))
+		for _, x := range ch.unknownU {
+			ch.u[x.row] = users.intern(x.key)
+		}
+		for _, x := range ch.unknownE {
+			ch.e[x.row] = ents.intern(x.key)
+		}
+		t.u = append(t.u, ch.u...)
+		t.e = append(t.e, ch.e...)
+		t.lastUsed = append(t.lastUsed, ch.lastUsed...)
+		t.lines = append(t.lines, ch.lines...)
+		for k := range ch.extra {
+			for r := 0; r < ch.extra[k].Len(); r++ {
+				t.extra[k].Append(ch.extra[k].Value(r))
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	t.files = make([]int32, len(t.u))
+	for i := range t.files {
+		t.files[i] = max(fileIdx, 0)
 	}
 	return t, rejects, nil
 }
@@ -344,7 +388,7 @@ func mergeAssignments(old, in *assignTable, syncType string, nUsers int) ([]rowR
 	}
 	wg.Wait()
 
-	var refs []rowRef
+	refs := make([]rowRef, 0, total)
 	var rejects []formats.Reject
 	reject := func(r int, reason string) {
 		i := r - nOld
@@ -398,34 +442,40 @@ func mergeAssignments(old, in *assignTable, syncType string, nUsers int) ([]rowR
 // buildAssignmentRecord builds the stored assignments table.
 func buildAssignmentRecord(old, in *assignTable, refs []rowRef, users, ents *keyIndex) arrow.Record {
 	n := len(refs)
-	pick := func(r rowRef) (*assignTable, int) {
-		if r.new >= 0 {
-			return in, int(r.new)
-		}
-		return old, int(r.old)
-	}
 	u := make([]int32, n)
 	e := make([]int32, n)
 	last := make([]int64, n)
 	lines := make([]int64, n)
+	// Source files: each table's file indexes map to one output list.
 	var names []string
-	nameIdx := map[string]int32{}
+	remap := func(t *assignTable) []int32 {
+		if t == nil {
+			return nil
+		}
+		m := make([]int32, len(t.fileNames))
+		for i, name := range t.fileNames {
+			k := slices.Index(names, name)
+			if k < 0 {
+				k = len(names)
+				names = append(names, name)
+			}
+			m[i] = int32(k)
+		}
+		return m
+	}
+	oldFiles, inFiles := remap(old), remap(in)
 	files := make([]int32, n)
 	for i, r := range refs {
-		t, row := pick(r)
-		u[i], e[i], lines[i] = t.u[row], t.e[row], t.lines[row]
-		last[i] = t.lastUsed[row]
-		if r.new >= 0 && r.old >= 0 && last[i] == nullTime {
-			last[i] = old.lastUsed[r.old] // an enrichment without last_used keeps it
+		if r.new >= 0 {
+			row := int(r.new)
+			u[i], e[i], lines[i], last[i], files[i] = in.u[row], in.e[row], in.lines[row], in.lastUsed[row], inFiles[in.files[row]]
+			if r.old >= 0 && last[i] == nullTime {
+				last[i] = old.lastUsed[r.old] // an enrichment without last_used keeps it
+			}
+			continue
 		}
-		name := t.fileNames[t.files[row]]
-		k, ok := nameIdx[name]
-		if !ok {
-			k = int32(len(names))
-			nameIdx[name] = k
-			names = append(names, name)
-		}
-		files[i] = k
+		row := int(r.old)
+		u[i], e[i], lines[i], last[i], files[i] = old.u[row], old.e[row], old.lines[row], old.lastUsed[row], oldFiles[old.files[row]]
 	}
 	nu, ne := users.nKnown(), ents.nKnown()
 	uDict, eDict := users.dictionary(), ents.dictionary()

@@ -197,11 +197,16 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 		if in != nil {
 			res.Read["assignments"] = int64(in.rows()) + int64(len(rejects))
 		}
+		t1 := time.Now()
 		refs, mrej := mergeAssignments(old, in, syncA, int(users.nKnown()))
 		rejects = append(rejects, mrej...)
+		t2 := time.Now()
 		rec := buildAssignmentRecord(old, in, refs, users, ents)
+		t3 := time.Now()
 		err = formats.WriteParquet(gen.TablePath("assignments"), rec)
 		rec.Release()
+		log.Debug("assignments phases", "read", t1.Sub(t0).Seconds(), "merge", t2.Sub(t1).Seconds(),
+			"build", t3.Sub(t2).Seconds(), "write", time.Since(t3).Seconds())
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -69,7 +68,7 @@ existing keys; delete removes the listed keys.`,
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(g.stderr, nil))
+			log := g.logger()
 			res, err := stages.Ingest(cmd.Context(), ws, stages.IngestOptions{Source: src, Mapping: m, Sync: sync, Logger: log})
 			if err != nil {
 				return err

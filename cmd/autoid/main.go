@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -43,6 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // globals are the flags every command takes.
 type globals struct {
 	workspace string
+	verbose   bool
 	stdout    io.Writer
 	stderr    io.Writer
 }
@@ -77,6 +79,7 @@ Typical use:
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.workspace, "workspace", envOr("AUTOID_WORKSPACE", "./autoid-data"),
 		"workspace directory holding tables, runs and configuration (env AUTOID_WORKSPACE)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail (phase timings)")
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (for tuning)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
@@ -106,6 +109,15 @@ Typical use:
 		newGenCmd(g),
 	)
 	return root
+}
+
+// logger returns the command's structured logger (text on stderr).
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelInfo
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 }
 
 func envOr(key, def string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,7 +44,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err := stages.WriteDefaultConfig(ws.ConfigPath()); err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(g.stderr, nil))
+			log := g.logger()
 			run, err := reg.Run(cmd.Context(), ws, pipeline.Options{Jobs: args, Params: p, Log: log, Out: g.stdout})
 			if err != nil {
 				if run.ID != "" {
