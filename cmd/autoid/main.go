@@ -101,6 +101,7 @@ Typical use:
 		return usageError{cmd: c.Name(), err: err}
 	})
 	root.AddCommand(
+		newDemoCmd(g),
 		newIngestCmd(g),
 		newRunCmd(g),
 		newExportCmd(g),
