@@ -1,9 +1,14 @@
 package formats
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"os"
 	"strconv"
 	"time"
@@ -11,10 +16,12 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -40,43 +47,140 @@ func writerProps(schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.Arrow
 }
 
 // WriteParquet writes the record to path atomically (temporary name, then
-// rename). Columns are written in parallel.
+// rename). For flat schemas the columns of each row group are encoded in
+// parallel, one goroutine per core.
 func WriteParquet(path string, rec arrow.Record) error {
 	af, err := CreateAtomic(path)
 	if err != nil {
 		return err
 	}
 	defer af.Abort()
-	props, aprops := writerProps(rec.Schema())
-	// The writer closes a sink that is an io.Closer; the atomic file must
-	// stay open until Commit, so hand it only a Writer.
-	w, err := pqarrow.NewFileWriter(rec.Schema(), struct{ io.Writer }{af}, props, aprops)
+	// The writers close a sink that is an io.Closer; the atomic file must
+	// stay open until Commit, so hand them only a Writer.
+	sink := struct{ io.Writer }{af}
+	if flat(rec.Schema()) {
+		err = writeParallel(sink, rec)
+	} else {
+		err = writeSequential(sink, rec)
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return af.Commit()
+}
+
+func flat(s *arrow.Schema) bool {
+	for _, f := range s.Fields() {
+		switch f.Type.ID() {
+		case arrow.LIST, arrow.LARGE_LIST, arrow.STRUCT, arrow.MAP, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW:
+			return false
+		}
+	}
+	return true
+}
+
+func writeSequential(w io.Writer, rec arrow.Record) error {
+	props, aprops := writerProps(rec.Schema())
+	fw, err := pqarrow.NewFileWriter(rec.Schema(), w, props, aprops)
+	if err != nil {
+		return err
 	}
 	for off := int64(0); off < rec.NumRows(); off += rowGroupRows {
 		end := min(off+rowGroupRows, rec.NumRows())
 		slice := rec.NewSlice(off, end)
-		err := w.WriteBuffered(slice)
+		err := fw.WriteBuffered(slice)
 		slice.Release()
 		if err != nil {
-			w.Close()
-			return fmt.Errorf("write %s: %w", path, err)
+			fw.Close()
+			return err
 		}
 		if end < rec.NumRows() {
-			w.NewBufferedRowGroup()
+			fw.NewBufferedRowGroup()
 		}
 	}
 	if rec.NumRows() == 0 {
-		if err := w.Write(rec); err != nil {
-			w.Close()
-			return fmt.Errorf("write %s: %w", path, err)
+		if err := fw.Write(rec); err != nil {
+			fw.Close()
+			return err
 		}
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return fw.Close()
+}
+
+// writeParallel encodes the columns of each row group concurrently into a
+// buffered row group, then writes it; the file is the same as pqarrow's
+// FileWriter makes, with the Arrow schema stored for readers.
+func writeParallel(w io.Writer, rec arrow.Record) error {
+	schema := rec.Schema()
+	props, aprops := writerProps(schema)
+	pqschema, err := pqarrow.ToParquet(schema, props, aprops)
+	if err != nil {
+		return err
 	}
-	return af.Commit()
+	var ipcSchema bytes.Buffer
+	iw := ipc.NewWriter(&ipcSchema, ipc.WithSchema(schema))
+	iw.Close()
+	meta := metadata.NewKeyValueMetadata()
+	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(ipcSchema.Bytes()))
+	pw, err := file.NewParquetWriterWithError(w, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
+	if err != nil {
+		return err
+	}
+	ncol := int(rec.NumCols())
+	workers := min(runtime.GOMAXPROCS(0), ncol)
+	for off := int64(0); off < rec.NumRows() || off == 0; off += rowGroupRows {
+		end := min(off+rowGroupRows, rec.NumRows())
+		rgw := pw.AppendBufferedRowGroup()
+		next := make(chan int, ncol)
+		for i := 0; i < ncol; i++ {
+			next <- i
+		}
+		close(next)
+		errs := make([]error, ncol)
+		var wg sync.WaitGroup
+		for k := 0; k < workers; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := pqarrow.NewArrowWriteContext(context.Background(), &aprops)
+				for i := range next {
+					errs[i] = writeColumn(ctx, rgw, i, rec.Column(i), schema.Field(i).Nullable, off, end)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			pw.Close()
+			return err
+		}
+		if err := rgw.Close(); err != nil {
+			pw.Close()
+			return err
+		}
+		if end >= rec.NumRows() {
+			break
+		}
+	}
+	return pw.Close()
+}
+
+func writeColumn(ctx context.Context, rgw file.BufferedRowGroupWriter, i int, col arrow.Array, nullable bool, off, end int64) error {
+	cw, err := rgw.Column(i)
+	if err != nil {
+		return err
+	}
+	arr := array.NewSlice(col, off, end)
+	defer arr.Release()
+	var def []int16
+	if nullable {
+		def = make([]int16, arr.Len())
+		for r := range def {
+			if arr.IsValid(r) {
+				def[r] = 1
+			}
+		}
+	}
+	return pqarrow.WriteArrowToColumn(ctx, cw, arr, def, nil, nullable)
 }
 
 // OpenParquet opens a Parquet file for reading Arrow records.
