@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -259,7 +260,14 @@ type entityReject struct {
 	formats.Reject
 }
 
+// appendRejects adds an entity's rejects in file and line order.
 func appendRejects(all []entityReject, entity string, rs []formats.Reject) []entityReject {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].File != rs[j].File {
+			return rs[i].File < rs[j].File
+		}
+		return rs[i].Line < rs[j].Line
+	})
 	for _, r := range rs {
 		all = append(all, entityReject{entity, r})
 	}
