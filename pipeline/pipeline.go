@@ -49,6 +49,10 @@ type Registry struct {
 func NewRegistry() *Registry {
 	r := &Registry{}
 	r.Register(JobType{Name: "audit", Doc: "validate the entity tables; table audit_findings", Run: runAudit})
+	r.Register(JobType{Name: "train", Doc: "learn the stemmed association rules; tables rules, driving_factors", Run: runTrain})
+	r.Register(JobType{Name: "predict-as-is", Doc: "score every valid assignment with its best rule; table assignment_scores", Run: runPredictAsIs})
+	r.Register(JobType{Name: "recommend", Doc: "recommend missing entitlements from the rules; table recommendations", Run: runRecommend})
+	r.Register(JobType{Name: "load", Doc: "publish the latest results and entity tables to the serving store (DATABASE_URL, else <workspace>/serving.db)", Run: runLoad})
 	return r
 }
 
@@ -194,6 +198,64 @@ func runAudit(ctx context.Context, env *Env) error {
 	rec := res.FindingsRecord()
 	defer rec.Release()
 	if err := env.Output("audit_findings", rec); err != nil {
+		return err
+	}
+	res.Summary(env.Out)
+	return nil
+}
+
+func runTrain(ctx context.Context, env *Env) error {
+	res, err := stages.Train(ctx, env.Gen, env.Config)
+	if err != nil {
+		return err
+	}
+	defer res.Release()
+	rules := res.RulesRecord()
+	defer rules.Release()
+	if err := env.Output("rules", rules); err != nil {
+		return err
+	}
+	dfs := res.DrivingFactorsRecord()
+	defer dfs.Release()
+	if err := env.Output("driving_factors", dfs); err != nil {
+		return err
+	}
+	res.Summary(env.Out)
+	return nil
+}
+
+func runPredictAsIs(ctx context.Context, env *Env) error {
+	path, err := env.Input("rules")
+	if err != nil {
+		return err
+	}
+	res, err := stages.PredictAsIs(ctx, env.Gen, env.Config, path)
+	if err != nil {
+		return err
+	}
+	defer res.Release()
+	rec := res.Record()
+	defer rec.Release()
+	if err := env.Output("assignment_scores", rec); err != nil {
+		return err
+	}
+	res.Summary(env.Out)
+	return nil
+}
+
+func runRecommend(ctx context.Context, env *Env) error {
+	path, err := env.Input("rules")
+	if err != nil {
+		return err
+	}
+	res, err := stages.Recommend(ctx, env.Gen, env.Config, path)
+	if err != nil {
+		return err
+	}
+	defer res.Release()
+	rec := res.Record()
+	defer rec.Release()
+	if err := env.Output("recommendations", rec); err != nil {
 		return err
 	}
 	res.Summary(env.Out)

@@ -191,7 +191,7 @@ func Recommend(ctx context.Context, gen workspace.Generation, cfg Config, rulesP
 	if err != nil {
 		return nil, fmt.Errorf("recommend: %w", err)
 	}
-	recs, err := s.index.Recommend(ctx, s.data.holders, minConf, cfg.RecommendMaxPerUser)
+	recs, err := s.index.Recommend(ctx, s.data.users, s.data.ents, minConf, cfg.RecommendMaxPerUser)
 	if err != nil {
 		s.data.release()
 		return nil, err

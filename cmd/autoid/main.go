@@ -108,6 +108,7 @@ Typical use:
 		newTablesCmd(g),
 		newFimCmd(g),
 		newGenCmd(g),
+		newMigrateCmd(g),
 	)
 	return root
 }

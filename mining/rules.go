@@ -1,0 +1,247 @@
+package mining
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// RuleOptions configure MineRules. Counts are absolute.
+type RuleOptions struct {
+	// MinFreq is the least number of transactions (of the whole database)
+	// that hold the antecedent; at least 1.
+	MinFreq int
+	// MinFrequnion is the least number of transactions of the class that
+	// hold the antecedent.
+	MinFrequnion int
+	// MinConfidence is the least frequnion/freq, compared exactly.
+	MinConfidence Ratio
+	// MaxLen is the longest antecedent; at least 1.
+	MaxLen int
+	// Workers is the number of goroutines; 0 means GOMAXPROCS. The output
+	// does not depend on it.
+	Workers int
+}
+
+// ClassRule is one class association rule A → c.
+type ClassRule struct {
+	Items     []int32 // the antecedent A, sorted ascending, never empty
+	Freq      int     // transactions holding A
+	Frequnion int     // transactions of the class holding A
+}
+
+// RuleStats summarise MineRules.
+type RuleStats struct {
+	// Antecedents is the number of itemsets of length <= MaxLen held by at
+	// least MinFreq transactions: the possible antecedents.
+	Antecedents int64
+	// Candidates is the number of (itemset, class) pairs that were frequent
+	// in their class at ClassSupport.
+	Candidates int64
+	// Rules is the number of rules delivered.
+	Rules int64
+	// ClassSupport is the per-class minimum support used:
+	// max(MinFrequnion, ⌈MinConfidence × MinFreq⌉, 1).
+	ClassSupport int
+}
+
+// RuleEmitFunc receives the rules of one class, sorted by antecedent
+// (element by element, then shorter first). It is called at most once per
+// class, only for classes with rules, concurrently from several goroutines;
+// the rules and their item slices belong to the callee.
+type RuleEmitFunc func(class int, rules []ClassRule) error
+
+// MineRules finds, for every class (a sorted list of transaction ids of
+// db), every rule A → class with 1 <= |A| <= MaxLen, freq(A) >= MinFreq,
+// frequnion >= MinFrequnion and frequnion/freq >= MinConfidence, where
+// freq(A) counts all transactions holding A and frequnion those of the
+// class.
+//
+// The antecedents' frequencies come from one run of the kernel over the
+// whole database (items below MinFreq are dropped first); each class is
+// then mined in its own projected database of the class's transactions at
+// the class support, which every rule's frequnion must reach, and each
+// itemset found is kept when the frequency table knows it and the
+// confidence holds. Classes run in parallel, largest first.
+func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, emit RuleEmitFunc) (RuleStats, error) {
+	var st RuleStats
+	if opt.MinFreq < 1 {
+		opt.MinFreq = 1
+	}
+	if opt.MaxLen < 1 {
+		return st, fmt.Errorf("mining: rules need MaxLen >= 1, got %d", opt.MaxLen)
+	}
+	if opt.MinConfidence.Den == 0 {
+		return st, fmt.Errorf("mining: MinConfidence has a zero denominator")
+	}
+	st.ClassSupport = max(opt.MinFrequnion, 1)
+	if c := opt.MinConfidence.CeilMul(int64(opt.MinFreq)); c > int64(st.ClassSupport) {
+		if c > int64(db.NumTransactions()) {
+			return st, nil
+		}
+		st.ClassSupport = int(c)
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	// Items held by fewer than MinFreq transactions are in no antecedent.
+	count := make([]int, db.NumItems())
+	for _, it := range db.items {
+		count[it]++
+	}
+	keep := make([]bool, db.NumItems())
+	for it, c := range count {
+		keep[it] = c >= opt.MinFreq
+	}
+
+	g := &ruleMiner{db: db, opt: opt, sE: int32(st.ClassSupport), keep: keep, itemFreq: count,
+		ft: newFreqTable(db.NumItems(), opt.MaxLen), anteOff: []int{0}}
+	gs, err := Mine(ctx, db, Options{MinSupport: opt.MinFreq, MaxLen: opt.MaxLen, Workers: workers}, func(s []int32, sup int) error {
+		g.ft.put(s, int32(len(g.anteFreq)))
+		g.anteItems = append(g.anteItems, s...)
+		g.anteOff = append(g.anteOff, len(g.anteItems))
+		g.anteFreq = append(g.anteFreq, int32(sup))
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("mining: antecedent frequencies: %w", err)
+	}
+	st.Antecedents = gs.Itemsets
+
+	order := make([]int, 0, len(classes))
+	for c, h := range classes {
+		if len(h) >= st.ClassSupport {
+			order = append(order, c)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(classes[b]) - len(classes[a]) })
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var candidates, rules atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for wi := 0; wi < workers; wi++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cw := &classWorker{g: g}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(order) || ctx.Err() != nil {
+					return
+				}
+				c := order[i]
+				for k, t := range classes[c] {
+					if t < 0 || int(t) >= db.NumTransactions() || k > 0 && t <= classes[c][k-1] {
+						errs[wi] = fmt.Errorf("mining: class %d: transaction %d out of range or out of order", c, t)
+						cancel()
+						return
+					}
+				}
+				found, nCand, err := cw.mine(ctx, classes[c])
+				if err != nil {
+					errs[wi] = fmt.Errorf("mining: class %d: %w", c, err)
+					cancel()
+					return
+				}
+				candidates.Add(nCand)
+				if len(found) == 0 {
+					continue
+				}
+				slices.SortFunc(found, func(a, b ClassRule) int { return compareItemsets(a.Items, b.Items) })
+				rules.Add(int64(len(found)))
+				if err := emit(c, found); err != nil {
+					errs[wi] = err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st.Candidates, st.Rules = candidates.Load(), rules.Load()
+	for _, err := range errs {
+		if err != nil {
+			return st, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("mining: %w", err)
+	}
+	return st, nil
+}
+
+// compareItemsets orders sorted itemsets element by element; a prefix
+// comes first.
+func compareItemsets(a, b []int32) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(a) - len(b)
+}
+
+// freqTable maps itemsets to their support. Itemsets of up to maxLen items
+// whose ids (+1) fit together in 64 bits are packed into one word;
+// otherwise the key is the itemset's bytes.
+type freqTable struct {
+	shift  uint
+	packed map[uint64]int32
+	long   map[string]int32
+}
+
+func newFreqTable(numItems, maxLen int) *freqTable {
+	shift := uint(bits.Len(uint(numItems)))
+	if shift == 0 {
+		shift = 1
+	}
+	if int(shift)*maxLen <= 64 {
+		return &freqTable{shift: shift, packed: map[uint64]int32{}}
+	}
+	return &freqTable{long: map[string]int32{}}
+}
+
+func (f *freqTable) pack(s []int32) uint64 {
+	var k uint64
+	for _, it := range s {
+		k = k<<f.shift | uint64(it+1)
+	}
+	return k
+}
+
+func itemsetBytes(s []int32) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*4)
+}
+
+func (f *freqTable) put(s []int32, sup int32) {
+	if f.packed != nil {
+		f.packed[f.pack(s)] = sup
+		return
+	}
+	f.long[string(itemsetBytes(s))] = sup
+}
+
+func (f *freqTable) get(s []int32) (int32, bool) {
+	if f.packed != nil {
+		v, ok := f.packed[f.pack(s)]
+		return v, ok
+	}
+	v, ok := f.long[string(itemsetBytes(s))]
+	return v, ok
+}

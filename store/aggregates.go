@@ -1,0 +1,352 @@
+package store
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+)
+
+// aggregates computes the derived tables (entitlement_stats, company_view,
+// filter_options, user_search) in Go from the rows the mappings publish,
+// as they stream by. The derived tables are read after the others.
+type aggregates struct {
+	o *LoadOptions
+
+	users     map[string]*userAgg
+	userOrder []string
+	managers  []string // usr_manager_id per identity, in order
+	filters   map[string]map[string]int64
+	ents      map[string]*entAgg
+	entOrder  []string
+	bands     BandCounts
+	total     int64
+}
+
+type userAgg struct {
+	name, manager, empType *string
+	sum                    float64
+	scored                 int64
+}
+
+type entAgg struct {
+	app                              any
+	owner                            bool
+	holders, scored                  int64
+	sum                              float64
+	high, medium, low, unscored, rul int64
+}
+
+func newAggregates(o *LoadOptions) *aggregates {
+	return &aggregates{o: o, users: map[string]*userAgg{}, filters: map[string]map[string]int64{}, ents: map[string]*entAgg{}}
+}
+
+func (a *aggregates) bandsFunc() BandCounts { return a.bands }
+
+func (a *aggregates) ent(id string) *entAgg {
+	e := a.ents[id]
+	if e == nil {
+		e = &entAgg{}
+		a.ents[id] = e
+		a.entOrder = append(a.entOrder, id)
+	}
+	return e
+}
+
+func strPtr(v any) *string {
+	if s, ok := v.(string); ok {
+		return &s
+	}
+	return nil
+}
+
+// observer returns the function that sees each published row of a table.
+func (a *aggregates) observer(table string) func(cols []string, row []any) {
+	idx := func(cols []string, name string) int {
+		for i, c := range cols {
+			if c == name {
+				return i
+			}
+		}
+		return -1
+	}
+	switch table {
+	case "identities":
+		return func(cols []string, row []any) {
+			id, _ := row[idx(cols, "usr_id")].(string)
+			u := &userAgg{name: strPtr(row[idx(cols, "usr_name")]), manager: strPtr(row[idx(cols, "usr_manager_id")])}
+			var attrs map[string]string
+			if s, ok := row[idx(cols, "attributes")].(string); ok {
+				json.Unmarshal([]byte(s), &attrs)
+			}
+			for k, v := range attrs {
+				m := a.filters[k]
+				if m == nil {
+					m = map[string]int64{}
+					a.filters[k] = m
+				}
+				m[v]++
+				if strings.EqualFold(k, a.o.EmployeeTypeAttribute) {
+					v := v
+					u.empType = &v
+				}
+			}
+			if _, dup := a.users[id]; !dup {
+				a.userOrder = append(a.userOrder, id)
+			}
+			a.users[id] = u
+		}
+	case "entitlements":
+		return func(cols []string, row []any) {
+			id, _ := row[idx(cols, "ent_id")].(string)
+			e := a.ent(id)
+			e.app = row[idx(cols, "app_id")]
+			e.owner = row[idx(cols, "ent_owner_id")] != nil
+		}
+	case "assignments":
+		return func(cols []string, row []any) {
+			if v, _ := row[idx(cols, "valid")].(bool); !v {
+				return
+			}
+			a.total++
+			uid, _ := row[idx(cols, "usr_id")].(string)
+			eid, _ := row[idx(cols, "ent_id")].(string)
+			e := a.ent(eid)
+			e.holders++
+			score, scored := row[idx(cols, "score")].(float64)
+			band, _ := row[idx(cols, "band")].(string)
+			switch strings.ToLower(band) {
+			case "high":
+				e.high++
+				a.bands.High++
+			case "medium":
+				e.medium++
+				a.bands.Medium++
+			case "low":
+				e.low++
+				a.bands.Low++
+			default:
+				e.unscored++
+				a.bands.Unscored++
+			}
+			if scored {
+				e.scored++
+				e.sum += score
+				if u := a.users[uid]; u != nil {
+					u.scored++
+					u.sum += score
+				}
+			}
+		}
+	case "rules":
+		return func(cols []string, row []any) {
+			id, _ := row[idx(cols, "ent_id")].(string)
+			a.ent(id).rul++
+		}
+	}
+	return nil
+}
+
+// tables returns the derived tables; their rows are computed when first read.
+func (a *aggregates) tables() []TableData {
+	return []TableData{
+		{Name: "entitlement_stats", Columns: []string{"ent_id", "app_id", "holders", "scored", "avg_score", "avg_bin", "high", "medium", "low", "unscored", "rules"},
+			Rows: &lazyRows{build: a.entitlementStats}},
+		{Name: "company_view", Columns: []string{"figure", "value"}, Rows: &lazyRows{build: a.companyView}},
+		{Name: "filter_options", Columns: []string{"attribute", "value", "count"}, Rows: &lazyRows{build: a.filterOptions}},
+		{Name: "user_search", Columns: []string{"usr_id", "usr_name", "usr_manager_id", "search_text"}, Rows: &lazyRows{build: a.userSearch}},
+	}
+}
+
+func (a *aggregates) avg(e *entAgg) (any, any) {
+	if e.scored == 0 {
+		return nil, nil
+	}
+	avg := e.sum / float64(e.scored)
+	return avg, int64(min(19, math.Floor(avg*20)))
+}
+
+func (a *aggregates) entitlementStats() [][]any {
+	rows := make([][]any, 0, len(a.entOrder))
+	for _, id := range a.entOrder {
+		e := a.ents[id]
+		avg, bin := a.avg(e)
+		rows = append(rows, []any{id, e.app, e.holders, e.scored, avg, bin, e.high, e.medium, e.low, e.unscored, e.rul})
+	}
+	return rows
+}
+
+func (a *aggregates) filterOptions() [][]any {
+	var rows [][]any
+	for k, m := range a.filters {
+		for v, n := range m {
+			rows = append(rows, []any{k, v, n})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i][0] != rows[j][0] {
+			return rows[i][0].(string) < rows[j][0].(string)
+		}
+		return rows[i][1].(string) < rows[j][1].(string)
+	})
+	return rows
+}
+
+func (a *aggregates) userSearch() [][]any {
+	rows := make([][]any, 0, len(a.userOrder))
+	for _, id := range a.userOrder {
+		u := a.users[id]
+		text := id
+		var name, mgr any
+		if u.name != nil {
+			name = *u.name
+			text += "\n" + *u.name
+		}
+		if u.manager != nil {
+			mgr = *u.manager
+		}
+		rows = append(rows, []any{id, name, mgr, strings.ToLower(text)})
+	}
+	return rows
+}
+
+// ordered is a JSON object with keys in the given order.
+type ordered []kv
+
+type kv struct {
+	k string
+	v any
+}
+
+func (o ordered) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(jsonText(x.k))
+		b.WriteByte(':')
+		b.WriteString(jsonText(x.v))
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+func (a *aggregates) companyView() [][]any {
+	// employeeTypes: identities by the band of their mean score.
+	type et struct{ high, medium, low, null, total int64 }
+	types := map[string]*et{}
+	var typeOrder []string
+	withMgr, woMgr := int64(0), int64(0)
+	for _, id := range a.userOrder {
+		u := a.users[id]
+		if u.manager != nil && a.users[*u.manager] != nil {
+			withMgr++
+		} else {
+			woMgr++
+		}
+		if u.empType == nil {
+			continue
+		}
+		t := types[*u.empType]
+		if t == nil {
+			t = &et{}
+			types[*u.empType] = t
+			typeOrder = append(typeOrder, *u.empType)
+		}
+		t.total++
+		if u.scored == 0 {
+			t.null++
+			continue
+		}
+		switch bandOf(u.sum/float64(u.scored), a.o) {
+		case "high":
+			t.high++
+		case "medium":
+			t.medium++
+		default:
+			t.low++
+		}
+	}
+	sort.Strings(typeOrder)
+	var empTypes []ordered
+	for _, name := range typeOrder {
+		t := types[name]
+		empTypes = append(empTypes, ordered{{"type", name}, {"high", t.high}, {"low", t.low}, {"medium", t.medium}, {"null_conf", t.null}, {"total", t.total}})
+	}
+	var withOwner, withoutOwner, covered int64
+	var dist [9]int64
+	bounds := []int64{0, 1, 5, 10, 100, 1000, 10000, 100000}
+	type most struct {
+		id string
+		n  int64
+	}
+	var mostAssigned []most
+	for _, id := range a.entOrder {
+		e := a.ents[id]
+		if e.owner {
+			withOwner++
+		} else {
+			withoutOwner++
+		}
+		if e.rul > 0 {
+			covered++
+		}
+		k := sort.Search(len(bounds), func(i int) bool { return e.holders <= bounds[i] })
+		dist[k]++
+		mostAssigned = append(mostAssigned, most{id, e.holders})
+	}
+	sort.Slice(mostAssigned, func(i, j int) bool {
+		if mostAssigned[i].n != mostAssigned[j].n {
+			return mostAssigned[i].n > mostAssigned[j].n
+		}
+		return mostAssigned[i].id < mostAssigned[j].id
+	})
+	mostAssigned = mostAssigned[:min(len(mostAssigned), 100)]
+	var mostJSON []ordered
+	for _, m := range mostAssigned {
+		mostJSON = append(mostJSON, ordered{{"count", m.n}, {"entitlement", m.id}})
+	}
+	nEnt := int64(len(a.entOrder))
+	figures := []kv{
+		{"employeeTypes", empTypes},
+		{"employees_w_manager", withMgr},
+		{"employees_wo_manager", woMgr},
+		{"total_employees", int64(len(a.userOrder))},
+		{"entitlements_with_roleowners", withOwner},
+		{"entitlements_without_roleowners", withoutOwner},
+		{"coverage", ordered{{"total", nEnt}, {"covered", covered}, {"not_covered", nEnt - covered}}},
+		{"entitlementsDistribution", ordered{{"no_users", dist[0]}, {"one_user", dist[1]}, {"zero_to_five_users", dist[2]},
+			{"five_to_ten_users", dist[3]}, {"ten_to_hundred_users", dist[4]}, {"hundred_to_onek_user", dist[5]},
+			{"onek_to_tenk_users", dist[6]}, {"tenk_users", dist[7]}, {"hundredk_users", dist[8]}}},
+		{"assignmentStats", ordered{{"total", a.total}, {"unscored", a.bands.Unscored}, {"mostAssigned", mostJSON}}},
+	}
+	rows := make([][]any, 0, len(figures))
+	for _, f := range figures {
+		if f.v == nil || (f.k == "employeeTypes" && empTypes == nil) {
+			f.v = []any{}
+		}
+		rows = append(rows, []any{f.k, jsonText(f.v)})
+	}
+	return rows
+}
+
+// lazyRows is a RowSource over rows built on the first Next.
+type lazyRows struct {
+	build func() [][]any
+	rows  [][]any
+	i     int
+	done  bool
+}
+
+func (l *lazyRows) Next() bool {
+	if !l.done {
+		l.rows, l.done, l.i = l.build(), true, -1
+	}
+	l.i++
+	return l.i < len(l.rows)
+}
+
+func (l *lazyRows) Values() ([]any, error) { return l.rows[l.i], nil }
+func (l *lazyRows) Err() error             { return nil }

@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS serving_runs;
+DROP TABLE IF EXISTS assignment_index;
+DROP TABLE IF EXISTS user_search;
+DROP TABLE IF EXISTS filter_options;
+DROP TABLE IF EXISTS company_view;
+DROP TABLE IF EXISTS entitlement_stats;
+DROP TABLE IF EXISTS anomalies;
+DROP TABLE IF EXISTS role_entitlements;
+DROP TABLE IF EXISTS role_members;
+DROP TABLE IF EXISTS roles;
+DROP TABLE IF EXISTS driving_factors;
+DROP TABLE IF EXISTS recommendations;
+DROP TABLE IF EXISTS rules;
+DROP TABLE IF EXISTS assignments;
+DROP TABLE IF EXISTS entitlements;
+DROP TABLE IF EXISTS applications;
+DROP TABLE IF EXISTS identities;

@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS run_events;
+DROP TABLE IF EXISTS runs;
+DROP TABLE IF EXISTS job_definitions;
+DROP TABLE IF EXISTS data_sinks;
+DROP TABLE IF EXISTS role_edits;
+DROP TABLE IF EXISTS rule_decision_history;
+DROP TABLE IF EXISTS rule_decisions;
+DROP TABLE IF EXISTS assignment_decision_history;
+DROP TABLE IF EXISTS assignment_decisions;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS users;

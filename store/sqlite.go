@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+
+	_ "modernc.org/sqlite" // the embedded store's driver (pure Go)
+)
+
+// sqliteBackend is the embedded store: one SQLite file in WAL mode, so
+// readers keep reading the previous snapshot while a load writes.
+type sqliteBackend struct {
+	db   *sql.DB
+	path string
+}
+
+// OpenSQLite opens (creating) an SQLite database file in WAL mode.
+func OpenSQLite(ctx context.Context, path string) (Backend, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(30000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	// Writers take the write lock at BEGIN: no deadlock on lock upgrade.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	return &sqliteBackend{db: db, path: path}, nil
+}
+
+func (s *sqliteBackend) Dialect() Dialect { return SQLite }
+func (s *sqliteBackend) Close() error     { return s.db.Close() }
+
+func (s *sqliteBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return sqlExec(ctx, s.db, q, args)
+}
+
+func (s *sqliteBackend) Query(ctx context.Context, q string, args ...any) (Rows, error) {
+	return s.db.QueryContext(ctx, q, args...)
+}
+
+func (s *sqliteBackend) Tx(ctx context.Context, fn func(Conn) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(sqlTx{tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+type sqlExecer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+func sqlExec(ctx context.Context, e sqlExecer, q string, args []any) (int64, error) {
+	res, err := e.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// sqlTx is a Conn inside a database/sql transaction; it can prepare
+// statements (for the batched inserts of a load).
+type sqlTx struct{ tx *sql.Tx }
+
+func (t sqlTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return sqlExec(ctx, t.tx, q, args)
+}
+
+func (t sqlTx) Query(ctx context.Context, q string, args ...any) (Rows, error) {
+	return t.tx.QueryContext(ctx, q, args...)
+}
+
+func (t sqlTx) prepare(ctx context.Context, q string) (stmt, error) {
+	st, err := t.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return sqlStmt{st}, nil
+}
+
+type sqlStmt struct{ st *sql.Stmt }
+
+func (s sqlStmt) exec(ctx context.Context, args []any) error {
+	_, err := s.st.ExecContext(ctx, args...)
+	return err
+}
+func (s sqlStmt) close() { s.st.Close() }
+
+// stmt and preparer are the internal optional ability of a Conn to
+// prepare a statement once and run it many times.
+type stmt interface {
+	exec(ctx context.Context, args []any) error
+	close()
+}
+
+type preparer interface {
+	prepare(ctx context.Context, q string) (stmt, error)
+}
