@@ -13,12 +13,12 @@ import (
 
 // runLoad publishes the results of the latest runs (each run table from
 // this run or the latest run that has it) and the current entity tables to
-// the serving store: the embedded one in the workspace, or PostgreSQL when
-// DATABASE_URL is set. The served content is identified by the runs whose
+// the serving store: the embedded one in the workspace, or the database
+// given by --database-url (or DATABASE_URL). The served content is identified by the runs whose
 // tables it holds and the entity generation, so loading the same results
 // twice is a no-op.
 func runLoad(ctx context.Context, env *Env) error {
-	db, err := store.Open(ctx, store.DSN(""), env.WS.Root, env.Log)
+	db, err := store.Open(ctx, store.DSN(env.DatabaseURL), env.WS.Root, env.Log)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ type Env struct {
 	Config   stages.Config
 	Log      *slog.Logger
 	Out      io.Writer // the human-readable summary
+	// DatabaseURL selects the serving store ("" = DATABASE_URL, else the
+	// embedded store in the workspace).
+	DatabaseURL string
 }
 
 // JobFunc runs one job type.
@@ -83,6 +86,9 @@ type Options struct {
 	Params map[string]string // overrides for this run
 	Log    *slog.Logger
 	Out    io.Writer
+	// DatabaseURL selects the serving store for load ("" = DATABASE_URL,
+	// else the embedded store).
+	DatabaseURL string
 }
 
 // Run runs the jobs in pipeline order in a new run folder and returns it.
@@ -140,7 +146,7 @@ func (r *Registry) Run(ctx context.Context, ws *workspace.Workspace, opts Option
 	if err := run.SaveManifest(*m); err != nil {
 		return run, err
 	}
-	env := &Env{WS: ws, Gen: gen, Run: run, Manifest: m, Config: cfg, Log: log.With("run", run.ID), Out: opts.Out}
+	env := &Env{WS: ws, Gen: gen, Run: run, Manifest: m, Config: cfg, Log: log.With("run", run.ID), Out: opts.Out, DatabaseURL: opts.DatabaseURL}
 	if env.Out == nil {
 		env.Out = io.Discard
 	}

@@ -53,7 +53,7 @@ show the results.`,
 			if err := stages.WriteDefaultConfig(ws.ConfigPath()); err != nil {
 				return err
 			}
-			run, err := pipeline.NewRegistry().Run(ctx, ws, pipeline.Options{Log: g.logger(), Out: g.stdout})
+			run, err := pipeline.NewRegistry().Run(ctx, ws, pipeline.Options{Log: g.logger(), Out: g.stdout, DatabaseURL: g.databaseURL})
 			if err != nil {
 				return err
 			}

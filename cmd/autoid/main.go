@@ -43,10 +43,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // globals are the flags every command takes.
 type globals struct {
-	workspace string
-	verbose   bool
-	stdout    io.Writer
-	stderr    io.Writer
+	workspace   string
+	databaseURL string
+	verbose     bool
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 type usageError struct {
@@ -79,6 +80,8 @@ Typical use:
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.workspace, "workspace", envOr("AUTOID_WORKSPACE", "./autoid-data"),
 		"workspace directory holding tables, runs and configuration (env AUTOID_WORKSPACE)")
+	root.PersistentFlags().StringVar(&g.databaseURL, "database-url", "",
+		"serving store: a postgres:// URL (default: env DATABASE_URL, else the embedded store <workspace>/serving.db)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug detail (phase timings)")
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file (for tuning)")

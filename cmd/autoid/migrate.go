@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +9,6 @@ import (
 )
 
 func newMigrateCmd(g *globals) *cobra.Command {
-	var dsn string
 	var down int
 	c := &cobra.Command{
 		Use:   "migrate [--database-url DSN] [--down N]",
@@ -27,8 +25,8 @@ gives a postgres:// URL, else the embedded SQLite file <workspace>/serving.db.`,
 			if down < 0 {
 				return usageError{cmd: "migrate", err: fmt.Errorf("--down %d: want a positive count", down)}
 			}
-			log := slog.New(slog.NewTextHandler(g.stderr, nil))
-			db, err := store.OpenNoMigrate(cmd.Context(), store.DSN(dsn), g.workspace, log)
+			log := g.logger()
+			db, err := store.OpenNoMigrate(cmd.Context(), store.DSN(g.databaseURL), g.workspace, log)
 			if err != nil {
 				return err
 			}
@@ -57,7 +55,6 @@ gives a postgres:// URL, else the embedded SQLite file <workspace>/serving.db.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dsn, "database-url", "", "PostgreSQL URL of the serving store (env DATABASE_URL; default: the embedded store in the workspace)")
 	c.Flags().IntVar(&down, "down", 0, "revert the last N migrations")
 	return c
 }

@@ -45,7 +45,7 @@ func newRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := g.logger()
-			run, err := reg.Run(cmd.Context(), ws, pipeline.Options{Jobs: args, Params: p, Log: log, Out: g.stdout})
+			run, err := reg.Run(cmd.Context(), ws, pipeline.Options{Jobs: args, Params: p, Log: log, Out: g.stdout, DatabaseURL: g.databaseURL})
 			if err != nil {
 				if run.ID != "" {
 					return fmt.Errorf("run %s: %w", run.ID, err)
