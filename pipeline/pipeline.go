@@ -98,8 +98,9 @@ func (r *Registry) Run(ctx context.Context, ws *workspace.Workspace, opts Option
 	for _, j := range opts.Jobs {
 		want[j] = true
 	}
+	all := len(want) == 0
 	for _, t := range r.types {
-		if len(want) == 0 || want[t.Name] {
+		if all || want[t.Name] {
 			jobs = append(jobs, t)
 			delete(want, t.Name)
 		}

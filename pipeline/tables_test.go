@@ -165,3 +165,33 @@ func TestTablesDocument(t *testing.T) {
 		t.Errorf("documented but not written by any job: %v", missing)
 	}
 }
+
+// Naming jobs runs those jobs only, in pipeline order.
+func TestRunNamedJobsOnly(t *testing.T) {
+	ctx := context.Background()
+	ws, err := workspace.Open(filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := stages.DirSource(filepath.Join("..", "testdata", "tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stages.Ingest(ctx, ws, stages.IngestOptions{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := NewRegistry().Run(ctx, ws, Options{Jobs: []string{"audit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m, err := ws.Run(run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Jobs) != 1 || m.Jobs[0] != "audit" || len(m.Tables) != 1 {
+		t.Errorf("ran %v, wrote %v; want audit only", m.Jobs, m.Tables)
+	}
+	if _, err := NewRegistry().Run(ctx, ws, Options{Jobs: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), "unknown job type nope") {
+		t.Errorf("unknown job: %v", err)
+	}
+}
