@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -58,14 +59,14 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	sync := opts.Sync
-	if sync == "" {
-		sync = opts.Source.SyncType
+	mode := opts.Sync
+	if mode == "" {
+		mode = opts.Source.SyncType
 	}
-	if sync == "" {
-		sync = SyncFull
+	if mode == "" {
+		mode = SyncFull
 	}
-	if err := ValidSync(sync); err != nil {
+	if err := ValidSync(mode); err != nil {
 		return nil, err
 	}
 	if err := opts.Source.Validate(); err != nil {
@@ -82,8 +83,8 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 	if curErr != nil && !errors.Is(curErr, workspace.ErrNoTables) {
 		return nil, curErr
 	}
-	if !hasCur && sync != SyncFull && sync != SyncIncremental {
-		return nil, fmt.Errorf("a %s ingest needs existing tables; the workspace has none (run a full ingest first)", sync)
+	if !hasCur && mode != SyncFull && mode != SyncIncremental {
+		return nil, fmt.Errorf("a %s ingest needs existing tables; the workspace has none (run a full ingest first)", mode)
 	}
 	gen, err := ws.NewGeneration()
 	if err != nil {
@@ -94,10 +95,24 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			ws.Discard(gen)
 		}
 	}()
-	res = &IngestResult{Generation: gen.Name, Sync: sync, Source: opts.Source, Mapping: opts.Mapping, Started: time.Now().UTC(),
+	res = &IngestResult{Generation: gen.Name, Sync: mode, Source: opts.Source, Mapping: opts.Mapping, Started: time.Now().UTC(),
 		Read: map[string]int64{}, Rows: map[string]int64{}, Rejects: map[string]int64{}}
 	var allRejects []entityReject
 	keys := map[string]*formats.Column{} // identities/entitlements keys, in id order
+	var writes sync.WaitGroup
+	writeErrs := make(chan error, len(formats.Entities()))
+	defer writes.Wait()
+	// waitWrites waits for the background table writes and returns the
+	// first error.
+	waitWrites := func() error {
+		writes.Wait()
+		select {
+		case err := <-writeErrs:
+			return err
+		default:
+			return nil
+		}
+	}
 	changed := map[string]bool{}
 
 	for _, e := range formats.Entities() {
@@ -126,7 +141,7 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			return nil, fmt.Errorf("ingest %s: %w", e.Name, err)
 		}
 		var old *textTable
-		if sync != SyncFull && hasCur && cur.Has(e.Name) {
+		if mode != SyncFull && hasCur && cur.Has(e.Name) {
 			rec, err := formats.ReadTable(ctx, cur.TablePath(e.Name), nil)
 			if err != nil {
 				return nil, fmt.Errorf("ingest %s: previous table: %w", e.Name, err)
@@ -138,19 +153,21 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			}
 		}
 		res.Read[e.Name] = int64(in.rows()) + int64(len(rejects))
-		refs, mrej := mergeText(old, in, sync)
+		refs, mrej := mergeText(old, in, mode)
 		rejects = append(rejects, mrej...)
-		cols := outputColumns(e, old, in, sync)
+		cols := outputColumns(e, old, in, mode)
 		rec := buildTextRecord(e, cols, old, in, refs)
-		err = formats.WriteParquet(gen.TablePath(e.Name), rec)
-		if err == nil {
-			keyCol := rec.Schema().FieldIndices(e.Key[0])[0]
-			keys[e.Name] = columnOf(rec.Column(keyCol))
-		}
-		rec.Release()
-		if err != nil {
-			return nil, err
-		}
+		keyCol := rec.Schema().FieldIndices(e.Key[0])[0]
+		keys[e.Name] = columnOf(rec.Column(keyCol))
+		// The table is written while the next entities are read.
+		writes.Add(1)
+		go func(path string) {
+			defer writes.Done()
+			defer rec.Release()
+			if err := formats.WriteParquet(path, rec); err != nil {
+				writeErrs <- err
+			}
+		}(gen.TablePath(e.Name))
 		changed[e.Name] = true
 		res.Rows[e.Name] = int64(len(refs))
 		res.Rejects[e.Name] = int64(len(rejects))
@@ -180,8 +197,8 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 				return nil, fmt.Errorf("ingest assignments: %w", err)
 			}
 		}
-		syncA := sync
-		if hasOldAssign && (!newAssign || sync != SyncFull) {
+		syncA := mode
+		if hasOldAssign && (!newAssign || mode != SyncFull) {
 			rec, err := formats.ReadTable(ctx, cur.TablePath("assignments"), nil)
 			if err != nil {
 				return nil, fmt.Errorf("ingest assignments: previous table: %w", err)
@@ -222,6 +239,9 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			return nil, err
 		}
 		res.Rows["assignments"] = -1 // unchanged; counted below
+	}
+	if err := waitWrites(); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
