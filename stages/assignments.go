@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -120,7 +121,7 @@ type unknownRef struct {
 // last_used in the parser's worker goroutines; the ordered pass only
 // interns unknown keys and collects the chunks, which are joined once at
 // the end (no growing slices over ten million rows).
-func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents *keyIndex) (*assignTable, []formats.Reject, error) {
+func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents *keyIndex, log *slog.Logger) (*assignTable, []formats.Reject, error) {
 	e, _ := formats.EntityByName("assignments")
 	t := &assignTable{}
 	var rejects []formats.Reject
@@ -211,8 +212,10 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 		}
 	}
 	var fileIdx int32 = -1
+	prog := newProgress(log, e.Name, fileSize)
 	err := readRows(ctx, src, e, transform, func(b *formats.RawBatch) error {
 		ch := b.Payload.(*assignChunk)
+		prog.add(b.Rows(), b.Bytes)
 		if fileIdx < 0 {
 			fileIdx = t.fileIndex(b.File)
 			for _, i := range extraIdx {

@@ -192,7 +192,7 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 		var in, old *assignTable
 		var rejects []formats.Reject
 		if newAssign {
-			in, rejects, err = readAssignments(ctx, opts.Source, opts.Mapping, users, ents)
+			in, rejects, err = readAssignments(ctx, opts.Source, opts.Mapping, users, ents, log)
 			if err != nil {
 				return nil, fmt.Errorf("ingest assignments: %w", err)
 			}

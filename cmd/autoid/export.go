@@ -31,7 +31,12 @@ fields. Without --out the table goes to standard output (not for parquet).
 'autoid tables' lists the tables and their columns.`,
 		Example: `  autoid export identities --format csv --out identities.csv
   autoid export audit_findings --run latest --format jsonl`,
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{cmd: "export", err: errors.New("give one TABLE to export ('autoid tables' lists them)")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			table := args[0]
 			if !slices.Contains(formats.ExportFormats(), format) {
