@@ -2,12 +2,15 @@ package stages
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/url"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
 
 	"github.com/autoid-oss/autoid/formats"
@@ -83,16 +86,62 @@ func (d DataSource) Validate() error {
 	return nil
 }
 
+// Document renders the data source in the shape of the ingest API
+// (datasource_id, name, sync_type, isActive, entityTypes with a file URI or
+// table per entity, connectionSettings). A database URL's password is not
+// included.
+func (d DataSource) Document() ([]byte, error) {
+	entities := map[string]any{}
+	for e, loc := range d.Entities {
+		uri := map[string]string{}
+		if d.ConnectionType == ConnJDBC {
+			uri["table"] = loc
+		} else {
+			uri["file"] = "file:" + strings.TrimPrefix(loc, "file://")
+		}
+		entities["/autoid/system/datasources/"+d.ID+"/"+e] = map[string]any{"uri": uri}
+	}
+	settings := map[string]any{}
+	if d.ConnectionType == ConnJDBC {
+		settings["url"] = redactURL(d.URL)
+	}
+	sync := d.SyncType
+	if sync == "" {
+		sync = SyncFull
+	}
+	return json.Marshal(map[string]any{
+		"datasource_id": d.ID, "name": d.Name, "sync_type": sync, "icon": "apps", "isActive": d.Active,
+		"entityTypes": entities, "connectionSettings": map[string]any{d.ConnectionType: settings},
+	})
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
 // DirSource builds a data source from a directory holding applications,
 // entitlements, identities and assignments as .csv, .parquet or .jsonl
 // files (any subset; at least one).
 func DirSource(dir string) (DataSource, error) {
-	d := DataSource{ID: "dir", Name: dir, Entities: map[string]string{}, Active: true}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return DataSource{}, fmt.Errorf("%s: %w", dir, err)
+	}
+	// A directory's data source id is stable: a UUID named by its path.
+	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("file://"+abs)).String()
+	d := DataSource{ID: id, Name: abs, Entities: map[string]string{}, Active: true}
 	kinds := map[string]string{".csv": ConnCSV, ".parquet": ConnParquet, ".jsonl": ConnGeneric}
 	for _, e := range formats.Entities() {
 		var found []string
 		for ext, kind := range kinds {
-			p := filepath.Join(dir, e.Name+ext)
+			p := filepath.Join(abs, e.Name+ext)
 			if _, err := os.Stat(p); err == nil {
 				found = append(found, p)
 				if d.ConnectionType != "" && d.ConnectionType != kind {

@@ -329,12 +329,15 @@ var conformanceCases = []struct {
 		db, _, _ := h.open(t)
 		ctx := context.Background()
 		v, err := db.Version(ctx)
-		if err != nil || v != 2 {
+		if err != nil || v != 3 {
 			t.Fatalf("version %d, %v", v, err)
 		}
-		done, err := db.MigrateDown(ctx, 1)
-		if err != nil || !reflect.DeepEqual(done, []int{-2}) {
-			t.Fatalf("down 1: %v, %v", done, err)
+		done, err := db.MigrateDown(ctx, 2)
+		if err != nil || !reflect.DeepEqual(done, []int{-3, -2}) {
+			t.Fatalf("down 2: %v, %v", done, err)
+		}
+		if _, err := db.Count(ctx, "data_sources"); err == nil {
+			t.Error("data_sources exists after reverting 0003")
 		}
 		if _, err := db.Count(ctx, "assignment_decisions"); err == nil {
 			t.Error("workflow tables exist after reverting 0002")
@@ -346,7 +349,7 @@ var conformanceCases = []struct {
 			t.Errorf("version %d after all down", v)
 		}
 		done, err = db.Migrate(ctx, -1)
-		if err != nil || !reflect.DeepEqual(done, []int{1, 2}) {
+		if err != nil || !reflect.DeepEqual(done, []int{1, 2, 3}) {
 			t.Fatalf("up: %v, %v", done, err)
 		}
 		if _, err := db.Migrate(ctx, 7); !errors.Is(err, ErrMigration) {

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/autoid-oss/autoid/stages"
+	"github.com/autoid-oss/autoid/store"
 	"github.com/autoid-oss/autoid/workspace"
 )
 
@@ -73,11 +74,9 @@ existing keys; delete removes the listed keys.`,
 			if err != nil {
 				return err
 			}
-			if mappingFile != "" {
-				b, _ := os.ReadFile(mappingFile)
-				_ = os.WriteFile(filepath.Join(ws.Root, "mappings", res.Generation+filepath.Ext(mappingFile)), b, 0o644)
+			if err := saveSource(cmd.Context(), g, ws, src, m); err != nil {
+				return fmt.Errorf("ingest succeeded (%s), but recording its data source failed: %w", res.Generation, err)
 			}
-			_ = workspace.WriteJSON(filepath.Join(ws.Root, "sources", src.ID+".json"), src)
 			names := make([]string, 0, len(res.Rows))
 			for n := range res.Rows {
 				names = append(names, n)
@@ -102,4 +101,45 @@ existing keys; delete removes the listed keys.`,
 	c.Flags().StringVar(&mappingFile, "mapping", "", "mapping file (YAML or JSON): entity -> source column -> canonical column")
 	c.Flags().StringVar(&sync, "sync", "", "sync type: full, incremental, enrichment or delete (default: the source's, else full)")
 	return c
+}
+
+// saveSource records the data source and its mapping in the store (the
+// embedded one, or --database-url) and as files in the workspace.
+func saveSource(ctx context.Context, g *globals, ws *workspace.Workspace, src stages.DataSource, m stages.Mapping) error {
+	if err := workspace.WriteJSON(filepath.Join(ws.Root, "sources", src.ID+".json"), src); err != nil {
+		return err
+	}
+	if len(m) > 0 {
+		if err := workspace.WriteJSON(filepath.Join(ws.Root, "mappings", src.ID+".json"), m); err != nil {
+			return err
+		}
+	}
+	doc, err := src.Document()
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, store.DSN(g.databaseURL), ws.Root, g.logger())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.PutDataSource(ctx, store.DataSource{ID: src.ID, Name: src.Name, ConnectionType: src.ConnectionType,
+		SyncType: src.SyncType, Active: src.Active, Body: doc}); err != nil {
+		return err
+	}
+	entities := make([]string, 0, len(m))
+	for e := range m {
+		entities = append(entities, e)
+	}
+	sort.Strings(entities)
+	for _, e := range entities {
+		sm := store.Mapping{ID: src.ID + "/" + e, SourceEntity: "/autoid/system/datasources/" + src.ID + "/" + e, TargetEntity: "/autoid/base/" + e}
+		for _, cm := range m[e] {
+			sm.Properties = append(sm.Properties, store.MappingProperty{Source: cm.Source, Target: cm.Target, Apply: cm.Apply})
+		}
+		if err := db.PutMapping(ctx, sm); err != nil {
+			return err
+		}
+	}
+	return nil
 }
