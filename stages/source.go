@@ -3,8 +3,8 @@ package stages
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
