@@ -2,6 +2,8 @@ package mining
 
 import (
 	"context"
+	"math"
+	"math/bits"
 	"slices"
 	"sync"
 )
@@ -9,8 +11,7 @@ import (
 // Limits of the dense counters of the level-wise strategy: beyond them a
 // class goes to the kernel.
 const (
-	maxDenseItems  = 2048    // frequent items of a class (pair matrix k×k)
-	maxDenseTriple = 1 << 22 // frequent pairs × frequent items
+	maxDenseItems = 2048 // frequent items of a class (pair matrix k×k)
 )
 
 // ruleMiner holds what every class shares: the possible antecedents
@@ -18,6 +19,7 @@ const (
 // frequencies.
 type ruleMiner struct {
 	db       *DB
+	kdb      *DB // db restricted to the kept items
 	opt      RuleOptions
 	sE       int32  // class support
 	keep     []bool // items held by >= MinFreq transactions
@@ -30,6 +32,9 @@ type ruleMiner struct {
 
 	trieOnce sync.Once
 	trie     []anteNode
+
+	indexOnce sync.Once
+	ix        anteIndex
 }
 
 // anteNode is a node of the prefix tree over the antecedents.
@@ -50,10 +55,11 @@ type classWorker struct {
 	fOff    []int
 	fIDs    []int32
 	cnt2    []int32
-	pairID  []int32
-	pairs   []int32 // a, b per frequent pair
-	cnt3    []int32
-	t3      []int32
+	pairs   []int32 // a, b, pair index per pair of the class
+	slot    []int32 // per item: bitset slot + 1
+	exact   []bool
+	bits    []uint64
+	ab      []uint64
 	comp    []int32
 
 	// found rules: items in flat, rule i's items at starts[i]:starts[i+1]
@@ -114,34 +120,52 @@ func (cw *classWorker) accept(s []int32, fu int32) bool {
 	return ok
 }
 
-// levelwise counts the itemsets of length <= 3 of a class with dense
-// counters: items, then pairs of the class's frequent items, then triples
-// whose three pairs are frequent antecedents. It reports false when the
-// class is too wide for dense counters or MaxLen > 3.
+// levelwise finds the rules of length <= 3 of a class with bounds before
+// counting. Every antecedent's frequnion is at most the frequnion of each of
+// its subsets (anti-monotone in the holders), so a pair is bounded by its
+// items' class counts and a triple by its pairs' frequnions (or bounds); an
+// itemset whose bound is below the class support, or below MinConfidence ×
+// freq, cannot be a rule and is not counted. Only possible antecedents are
+// visited (through the pair and triple index of the antecedents), and the
+// surviving ones are counted exactly as the popcount of the AND of their
+// items' holder bitsets. It reports false when the class is too wide for
+// the dense pair table or MaxLen > 3.
 func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	g := cw.g
-	db, sE, maxLen := g.db, g.sE, g.opt.MaxLen
+	kdb, sE, maxLen := g.kdb, g.sE, g.opt.MaxLen
 	if maxLen > 3 {
 		return 0, false
 	}
+	g.indexOnce.Do(g.buildIndex)
+	ix := &g.ix
 	if cw.cnt1 == nil {
-		cw.cnt1 = make([]int32, db.NumItems())
-		cw.local = make([]int32, db.NumItems())
+		cw.cnt1 = make([]int32, kdb.NumItems())
+		cw.local = make([]int32, kdb.NumItems())
+		cw.slot = make([]int32, kdb.NumItems())
 	}
-	cnt1 := cw.cnt1
+	// One pass over the holders: the class count and the holder bitset
+	// (bit x: holders[x]) of every item met, in slots by first meeting.
+	words := (len(holders) + 63) / 64
+	cnt1, slot := cw.cnt1, cw.slot
 	touched := cw.touched[:0]
-	for _, t := range holders {
-		for _, it := range db.Transaction(int(t)) {
-			if !g.keep[it] {
-				continue
-			}
-			if cnt1[it] == 0 {
+	bs := cw.bits[:0]
+	for x, t := range holders {
+		w, m := x>>6, uint64(1)<<(uint(x)&63)
+		for _, it := range kdb.Transaction(int(t)) {
+			sl := slot[it]
+			if sl == 0 {
 				touched = append(touched, it)
+				sl = int32(len(touched))
+				slot[it] = sl
+				n := len(bs)
+				bs = slices.Grow(bs, words)[:n+words]
+				clear(bs[n:])
 			}
 			cnt1[it]++
+			bs[int(sl-1)*words+w] |= m
 		}
 	}
-	cw.touched = touched
+	cw.touched, cw.bits = touched, bs
 	fitems := cw.fitems[:0]
 	for _, it := range touched {
 		if cnt1[it] >= sE {
@@ -151,134 +175,213 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	cw.fitems = fitems
 	slices.Sort(fitems)
 	k := len(fitems)
+	local := cw.local
 	defer func() {
 		for _, it := range touched {
-			cnt1[it] = 0
+			cnt1[it], slot[it] = 0, 0
 		}
 		for _, it := range fitems {
-			cw.local[it] = 0
+			local[it] = 0
 		}
 	}()
 	if maxLen >= 2 && k > maxDenseItems {
 		return 0, false
 	}
 	var cand int64
-	one := []int32{0}
 	for _, it := range fitems {
 		cand++
-		one[0] = it
-		cw.accept(one, cnt1[it])
+		cw.acceptID(ix.single[it], cnt1[it])
 	}
 	if maxLen < 2 || k < 2 {
 		return cand, true
 	}
 	for i, it := range fitems {
-		cw.local[it] = int32(i) + 1
+		local[it] = int32(i) + 1
 	}
-	// The class's transactions restricted to its frequent items, as local
-	// ids (ascending, since local order is item order).
-	fOff, fIDs := append(cw.fOff[:0], 0), cw.fIDs[:0]
-	for _, t := range holders {
-		for _, it := range db.Transaction(int(t)) {
-			if l := cw.local[it]; l > 0 {
-				fIDs = append(fIDs, l-1)
-			}
-		}
-		if len(fIDs) > fOff[len(fOff)-1]+1 {
-			fOff = append(fOff, len(fIDs))
-		} else {
-			fIDs = fIDs[:fOff[len(fOff)-1]] // fewer than two items: no pair
-		}
+	row := func(l int) []uint64 {
+		sl := int(slot[fitems[l]] - 1)
+		return bs[sl*words : (sl+1)*words]
 	}
-	cw.fOff, cw.fIDs = fOff, fIDs
+	// pv[a*k+b] (local a < b): the pair's frequnion when exact[a*k+b],
+	// else an upper bound; unset when the pair is no possible antecedent.
 	cw.cnt2 = grow(cw.cnt2, k*k)
-	cnt2 := cw.cnt2[:k*k]
-	for x := 0; x+1 < len(fOff); x++ {
-		f := fIDs[fOff[x]:fOff[x+1]]
-		for i, a := range f {
-			row := cnt2[int(a)*k : int(a)*k+k]
-			for _, b := range f[i+1:] {
-				row[b]++
-			}
-		}
-	}
-	if maxLen >= 3 {
-		cw.pairID = grow(cw.pairID, k*k)
-	}
-	pairs := cw.pairs[:0]
-	two := []int32{0, 0}
-	for a := 0; a < k; a++ {
-		row := cnt2[a*k : a*k+k]
-		for b := a + 1; b < k; b++ {
-			c := row[b]
-			if c < sE {
+	pv := cw.cnt2[:k*k]
+	cw.exact = grow(cw.exact, k*k)
+	exact := cw.exact[:k*k]
+	pairs := cw.pairs[:0] // local a, b, pair index
+	for ia, a := range fitems {
+		ra := row(ia)
+		ca := cnt1[a]
+		for j := ix.pOff[a]; j < ix.pOff[a+1]; j++ {
+			b := ix.pB[j]
+			lb := local[b]
+			if lb == 0 {
 				continue
 			}
-			cand++
-			two[0], two[1] = fitems[a], fitems[b]
-			if cw.accept(two, c) && maxLen >= 3 {
-				pairs = append(pairs, int32(a), int32(b))
-				cw.pairID[a*k+b] = int32(len(pairs) / 2)
+			ib := int(lb - 1)
+			u := min(ca, cnt1[b])
+			ex := u >= ix.pNeed[j]
+			if ex {
+				u = andCount(ra, row(ib))
+				if u >= sE {
+					cand++
+					cw.acceptID(ix.pID[j], u)
+				}
+			}
+			pv[ia*k+ib], exact[ia*k+ib] = u, ex
+			if maxLen >= 3 && u >= sE && ix.tOff[j] < ix.tOff[j+1] {
+				pairs = append(pairs, int32(ia), int32(ib), j)
 			}
 		}
-		clear(row)
 	}
 	cw.pairs = pairs
-	if maxLen < 3 || len(pairs) < 2*2 {
-		for p := 0; p < len(pairs); p += 2 {
-			cw.pairID[int(pairs[p])*k+int(pairs[p+1])] = 0
-		}
+	if maxLen < 3 {
 		return cand, true
 	}
-	nPairs := len(pairs) / 2
-	defer func() {
-		for p := 0; p < len(pairs); p += 2 {
-			cw.pairID[int(pairs[p])*k+int(pairs[p+1])] = 0
+	// The triples extending each pair; a pair only bounded so far is
+	// counted when a triple's bound would otherwise pass.
+	ab := grow(cw.ab, words)
+	cw.ab = ab
+	exactPair := func(a, b int) int32 {
+		i := a*k + b
+		if !exact[i] {
+			pv[i], exact[i] = andCount(row(a), row(b)), true
 		}
-	}()
-	if nPairs*k > maxDenseTriple {
-		return 0, false
+		return pv[i]
 	}
-	cw.cnt3 = grow(cw.cnt3, nPairs*k)
-	cnt3 := cw.cnt3[:nPairs*k]
-	pid := cw.pairID
-	touched3 := cw.t3[:0]
-	for x := 0; x+1 < len(fOff); x++ {
-		f := fIDs[fOff[x]:fOff[x+1]]
-		for i := 0; i+2 < len(f); i++ {
-			ra := int(f[i]) * k
-			for j := i + 1; j+1 < len(f); j++ {
-				p := pid[ra+int(f[j])]
-				if p == 0 {
+	for p := 0; p < len(pairs); p += 3 {
+		ia, ib, j := int(pairs[p]), int(pairs[p+1]), pairs[p+2]
+		uab := pv[ia*k+ib]
+		haveAB := false
+		for t := ix.tOff[j]; t < ix.tOff[j+1]; t++ {
+			lc := local[ix.tC[t]]
+			if lc == 0 {
+				continue
+			}
+			ic := int(lc - 1)
+			need := ix.tNeed[t]
+			if min(uab, pv[ia*k+ic], pv[ib*k+ic]) < need {
+				continue
+			}
+			if !exact[ia*k+ib] {
+				if uab = exactPair(ia, ib); uab < need {
+					if uab < sE {
+						break
+					}
 					continue
 				}
-				rb := int(f[j]) * k
-				base := int(p-1) * k
-				for _, c := range f[j+1:] {
-					if pid[ra+int(c)] != 0 && pid[rb+int(c)] != 0 {
-						if cnt3[base+int(c)] == 0 {
-							touched3 = append(touched3, int32(base+int(c)))
-						}
-						cnt3[base+int(c)]++
-					}
-				}
+			}
+			if min(exactPair(ia, ic), exactPair(ib, ic)) < need {
+				continue
+			}
+			if !haveAB {
+				andInto(ab, row(ia), row(ib))
+				haveAB = true
+			}
+			if c := andCount(ab, row(ic)); c >= sE {
+				cand++
+				cw.acceptID(ix.tID[t], c)
 			}
 		}
 	}
-	three := []int32{0, 0, 0}
-	for _, idx := range touched3 {
-		c := cnt3[idx]
-		cnt3[idx] = 0
-		if c < sE {
-			continue
-		}
-		cand++
-		p, l := int(idx)/k, int(idx)%k
-		three[0], three[1], three[2] = fitems[pairs[2*p]], fitems[pairs[2*p+1]], fitems[l]
-		cw.accept(three, c)
-	}
-	cw.t3 = touched3[:0]
 	return cand, true
+}
+
+// andCount is the number of bits set in both a and b (len(b) >= len(a)).
+func andCount(a, b []uint64) int32 {
+	b = b[:len(a)]
+	n := 0
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		n += bits.OnesCount64(a[i]&b[i]) + bits.OnesCount64(a[i+1]&b[i+1]) +
+			bits.OnesCount64(a[i+2]&b[i+2]) + bits.OnesCount64(a[i+3]&b[i+3])
+	}
+	for ; i < len(a); i++ {
+		n += bits.OnesCount64(a[i] & b[i])
+	}
+	return int32(n)
+}
+
+// andInto sets dst to a AND b.
+func andInto(dst, a, b []uint64) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] & b[i]
+	}
+}
+
+// anteIndex lists the possible antecedents by their items: single[it] is
+// the id of {it} (or -1); the pairs {a, b} (a < b) are
+// pB[pOff[a]:pOff[a+1]] ascending with ids pID; the triples {a, b, c}
+// extending pair index j are tC[tOff[j]:tOff[j+1]] ascending with ids tID.
+type anteIndex struct {
+	single  []int32
+	pOff    []int32
+	pB, pID []int32
+	tOff    []int32
+	tC, tID []int32
+	// pNeed[j], tNeed[t]: the least frequnion that makes the antecedent a
+	// rule: max(class support, ⌈MinConfidence × freq⌉).
+	pNeed, tNeed []int32
+}
+
+// buildIndex builds the antecedent index (antecedents of length <= 3).
+func (g *ruleMiner) buildIndex() {
+	ix := &g.ix
+	n := g.db.NumItems()
+	ix.single = make([]int32, n)
+	for i := range ix.single {
+		ix.single[i] = -1
+	}
+	var two, three []int32
+	for id := range g.anteFreq {
+		s := g.anteItems[g.anteOff[id]:g.anteOff[id+1]]
+		switch len(s) {
+		case 1:
+			ix.single[s[0]] = int32(id)
+		case 2:
+			two = append(two, int32(id))
+		case 3:
+			three = append(three, int32(id))
+		}
+	}
+	items := func(id int32) []int32 { return g.anteItems[g.anteOff[id]:g.anteOff[id+1]] }
+	cmp := func(a, b int32) int { return compareItemsets(items(a), items(b)) }
+	slices.SortFunc(two, cmp)
+	slices.SortFunc(three, cmp)
+	ix.pOff = make([]int32, n+1)
+	ix.pB = make([]int32, len(two))
+	ix.pID = two
+	for j, id := range two {
+		s := items(id)
+		ix.pOff[s[0]+1]++
+		ix.pB[j] = s[1]
+	}
+	for i := 0; i < n; i++ {
+		ix.pOff[i+1] += ix.pOff[i]
+	}
+	ix.tOff = make([]int32, len(two)+1)
+	ix.tC = make([]int32, len(three))
+	ix.tID = three
+	for t, id := range three {
+		s := items(id)
+		lo, hi := ix.pOff[s[0]], ix.pOff[s[0]+1]
+		j, _ := slices.BinarySearch(ix.pB[lo:hi], s[1])
+		ix.tOff[int(lo)+j+1]++
+		ix.tC[t] = s[2]
+	}
+	for j := 0; j < len(two); j++ {
+		ix.tOff[j+1] += ix.tOff[j]
+	}
+	need := func(ids []int32) []int32 {
+		out := make([]int32, len(ids))
+		for i, id := range ids {
+			c := g.opt.MinConfidence.CeilMul(int64(g.anteFreq[id]))
+			out[i] = int32(min(max(c, int64(g.sE)), math.MaxInt32))
+		}
+		return out
+	}
+	ix.pNeed, ix.tNeed = need(two), need(three)
 }
 
 // complement handles a class held by more than half of the transactions:
@@ -300,7 +403,7 @@ func (cw *classWorker) complement(holders []int32) int64 {
 			h++
 			continue
 		}
-		g.walk(g.db.Transaction(t), 0, comp)
+		g.walk(g.kdb.Transaction(t), 0, comp)
 	}
 	var cand int64
 	for id := 0; id < nAnte; id++ {

@@ -101,7 +101,19 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 		keep[it] = c >= opt.MinFreq
 	}
 
-	g := &ruleMiner{db: db, opt: opt, sE: int32(st.ClassSupport), keep: keep, itemFreq: count,
+	koff := make([]int, 1, db.NumTransactions()+1)
+	var kitems []int32
+	for t := 0; t < db.NumTransactions(); t++ {
+		for _, it := range db.Transaction(t) {
+			if keep[it] {
+				kitems = append(kitems, it)
+			}
+		}
+		koff = append(koff, len(kitems))
+	}
+	kdb := &DB{offsets: koff, items: kitems, numItems: db.NumItems()}
+
+	g := &ruleMiner{db: db, kdb: kdb, opt: opt, sE: int32(st.ClassSupport), keep: keep, itemFreq: count,
 		ft: newFreqTable(db.NumItems(), opt.MaxLen), anteOff: []int{0}}
 	gs, err := Mine(ctx, db, Options{MinSupport: opt.MinFreq, MaxLen: opt.MaxLen, Workers: workers}, func(s []int32, sup int) error {
 		g.ft.put(s, int32(len(g.anteFreq)))
