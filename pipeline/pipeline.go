@@ -55,7 +55,12 @@ func NewRegistry() *Registry {
 	r.Register(JobType{Name: "train", Doc: "learn the stemmed association rules; tables rules, driving_factors", Run: runTrain})
 	r.Register(JobType{Name: "predict-as-is", Doc: "score every valid assignment with its best rule; table assignment_scores", Run: runPredictAsIs})
 	r.Register(JobType{Name: "recommend", Doc: "recommend missing entitlements from the rules; table recommendations", Run: runRecommend})
+	r.Register(JobType{Name: "mine", Doc: "candidate roles from the confident rules; tables roles, role_summary", Run: runMine})
+	r.Register(JobType{Name: "anomaly", Doc: "flag low-scored assignments of well-explained entitlements; table anomalies", Run: runAnomaly})
+	r.Register(JobType{Name: "insight", Doc: "the insight report (insight_report.txt/.xlsx/.html in the run folder); table insight", Run: runInsight})
 	r.Register(JobType{Name: "load", Doc: "publish the latest results and entity tables to the serving store (DATABASE_URL, else <workspace>/serving.db)", Run: runLoad})
+	r.Register(JobType{Name: "create-assignment-index", Doc: "fill the serving store's assignment index from the published assignments", Run: runCreateAssignmentIndex})
+	r.Register(JobType{Name: "create-assignment-index-report", Doc: "reconcile the assignment index with the published assignments; table assignment_index_report", Run: runCreateAssignmentIndexReport})
 	return r
 }
 

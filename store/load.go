@@ -133,7 +133,9 @@ func mappings() []tableMap {
 		{table: "driving_factors", from: []input{{"driving_factors", false}},
 			cols: []col{text("ent_id"), text("item", "item", "attribute"), num("count", kInt), num("holders", kInt)}},
 		{table: "roles", from: []input{{"roles", false}},
-			cols: []col{text("role_id"), list("justification", "justification", "justifications", "policy"),
+			// The mine job's roles table: policy (the sorted items) is
+			// the role's justification.
+			cols: []col{text("role_id"), list("justification", "policy"),
 				list("entitlements"), num("member_count", kInt), num("assignment_count", kInt),
 				{name: "status", kind: kText, def: "candidate"}}},
 		{table: "role_members", from: []input{{"role_members", false}, {"roles", false}},
@@ -143,8 +145,9 @@ func mappings() []tableMap {
 			explode: "entitlements",
 			cols:    []col{text("role_id"), {name: "ent_id", kind: kText, item: true, from: []string{"ent_id"}}}},
 		{table: "anomalies", from: []input{{"anomalies", false}},
+			// The anomaly job's table, already in report order.
 			cols: []col{{name: "rank", rowNum: true}, text("usr_id"), text("ent_id"), text("usr_name"), text("manager_name"),
-				text("ent_name"), text("app_name"), list("justification"), num("confidence", kFloat, "confidence", "score", "conf"),
+				text("ent_name"), text("app_name"), list("justification"), num("confidence", kFloat),
 				num("avg_conf", kFloat), num("median", kFloat), num("total_assignees", kInt),
 				num("num_below_conf_threshold", kInt), num("percent_below_threshold", kFloat),
 				num("freq", kInt), num("frequnion", kInt), num("last_used", kTime)}},

@@ -1,0 +1,310 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/google/uuid"
+
+	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/scoring"
+	"github.com/autoid-oss/autoid/workspace"
+)
+
+// RoleStatusCandidate is the status of a mined role; draft and active are
+// set through the API.
+const RoleStatusCandidate = "candidate"
+
+// RoleID is the stable id of a role with this policy (sorted encoded
+// items): UUID version 5 in the URL namespace of "autoid-role:" followed by
+// the items joined by "\n" (section 6).
+func RoleID(policy []string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("autoid-role:"+strings.Join(policy, "\n"))).String()
+}
+
+// Role is one candidate role (section 6).
+type Role struct {
+	ID     string
+	Policy []string // the antecedent's encoded items, sorted by bytes
+	items  []int32
+	// Ents are the role's entitlements (ent_idx, ascending = ent_id byte
+	// order); Members the identities holding the policy (usr_idx,
+	// ascending).
+	Ents            []int32
+	Members         []int32
+	Freq            int64 // freq of the policy in the rules
+	AssignmentCount int64 // valid assignments (member, entitlement of the role)
+}
+
+// MineResult holds the candidate roles and the run's coverage figures.
+type MineResult struct {
+	Roles []Role
+	// Rules considered (confidence >= role_min_confidence) and the
+	// policies they form before the size filters.
+	Rules, Groups int
+	// ValidAssignments, the distinct valid assignments covered by at least
+	// one role, and the covered ones that are scored with the sum of
+	// their scores.
+	ValidAssignments, Covered, CoveredScored int64
+	ScoreSum                                 float64
+	Duration                                 time.Duration
+
+	a *analysis
+}
+
+// Coverage is the assignment coverage: covered / valid assignments (0 when
+// there are none).
+func (r *MineResult) Coverage() float64 {
+	if r.ValidAssignments == 0 {
+		return 0
+	}
+	return float64(r.Covered) / float64(r.ValidAssignments)
+}
+
+// AverageConfidence is the mean score of the covered scored assignments;
+// NaN when none.
+func (r *MineResult) AverageConfidence() float64 {
+	if r.CoveredScored == 0 {
+		return math.NaN()
+	}
+	return r.ScoreSum / float64(r.CoveredScored)
+}
+
+// Mine finds the candidate roles of section 6 from the stemmed rules at
+// rulesPath and the scores at scoresPath.
+func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, scoresPath string) (*MineResult, error) {
+	t0 := time.Now()
+	minConf, err := mustRatio("role_min_confidence", cfg.RoleMinConfidence)
+	if err != nil {
+		return nil, fmt.Errorf("mine: %w", err)
+	}
+	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath)
+	if err != nil {
+		return nil, fmt.Errorf("mine: %w", err)
+	}
+	res := &MineResult{a: a, ValidAssignments: int64(len(a.d.users))}
+	// 1-2: group the confident rules by antecedent.
+	groups := map[string]*Role{}
+	for i := range a.rules {
+		r := &a.rules[i]
+		if !minConf.AtLeast(r.Frequnion, r.Freq) {
+			continue
+		}
+		res.Rules++
+		k := itemsKey(r.Items)
+		g := groups[k]
+		if g == nil {
+			g = &Role{items: r.Items, Freq: r.Freq}
+			groups[k] = g
+		}
+		g.Ents = append(g.Ents, r.Ent)
+	}
+	res.Groups = len(groups)
+	// 3: members and the size filters.
+	post := postings(a.d.items)
+	for _, g := range groups {
+		if err := ctx.Err(); err != nil {
+			a.release()
+			return nil, err
+		}
+		if len(g.Ents) < cfg.RoleMinEntitlements || g.Freq < int64(cfg.RoleMinMembers) {
+			continue
+		}
+		g.Members = intersectPostings(post, g.items)
+		if len(g.Members) < cfg.RoleMinMembers {
+			continue
+		}
+		slices.Sort(g.Ents)
+		g.Policy = a.d.items.Strings(g.items)
+		g.ID = RoleID(g.Policy)
+		res.Roles = append(res.Roles, *g)
+	}
+	slices.SortFunc(res.Roles, func(x, y Role) int { return slices.Compare(x.items, y.items) })
+	// 4: assignments per role and the run's coverage.
+	covered := make([]bool, len(a.d.users))
+	for ri := range res.Roles {
+		role := &res.Roles[ri]
+		for _, e := range role.Ents {
+			h := a.d.holders[e]
+			i, j := 0, 0
+			for i < len(h) && j < len(role.Members) {
+				switch {
+				case h[i] < role.Members[j]:
+					i++
+				case h[i] > role.Members[j]:
+					j++
+				default:
+					role.AssignmentCount++
+					if p := a.pos(h[i], e); p >= 0 {
+						covered[p] = true
+					}
+					i++
+					j++
+				}
+			}
+		}
+	}
+	for p, c := range covered {
+		if !c {
+			continue
+		}
+		res.Covered++
+		if a.scored(p) {
+			res.CoveredScored++
+			res.ScoreSum += a.score(p)
+		}
+	}
+	res.Duration = time.Since(t0)
+	return res, nil
+}
+
+// Release frees the tables the result holds.
+func (r *MineResult) Release() { r.a.release() }
+
+// itemsKey packs item ids into a map key.
+func itemsKey(items []int32) string {
+	var b strings.Builder
+	for _, it := range items {
+		b.WriteByte(byte(it))
+		b.WriteByte(byte(it >> 8))
+		b.WriteByte(byte(it >> 16))
+		b.WriteByte(byte(it >> 24))
+	}
+	return b.String()
+}
+
+// postings inverts the identities' items: per item id, the identities
+// carrying it (ascending).
+func postings(it *scoring.Items) [][]int32 {
+	cnt := make([]int, len(it.Dict))
+	for _, id := range it.IDs {
+		cnt[id]++
+	}
+	flat := make([]int32, len(it.IDs))
+	out := make([][]int32, len(it.Dict))
+	pos := 0
+	for i, c := range cnt {
+		out[i] = flat[pos : pos : pos+c]
+		pos += c
+	}
+	for u := 0; u < it.NumIdentities(); u++ {
+		for _, id := range it.Of(u) {
+			out[id] = append(out[id], int32(u))
+		}
+	}
+	return out
+}
+
+// intersectPostings returns the identities carrying every item.
+func intersectPostings(post [][]int32, items []int32) []int32 {
+	if len(items) == 0 {
+		return nil
+	}
+	lists := make([][]int32, len(items))
+	for i, id := range items {
+		lists[i] = post[id]
+	}
+	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		k := 0
+		j := 0
+		for _, u := range out {
+			for j < len(l) && l[j] < u {
+				j++
+			}
+			if j < len(l) && l[j] == u {
+				out[k] = u
+				k++
+			}
+		}
+		out = out[:k]
+	}
+	return out
+}
+
+// RolesRecord builds the roles table: role_id, policy, entitlements,
+// members, member_count, assignment_count, status; ordered by policy
+// (items compared element by element, in byte order).
+func (r *MineResult) RolesRecord() arrow.Record {
+	a := r.a
+	n := len(r.Roles)
+	mc := make([]int64, n)
+	ac := make([]int64, n)
+	for i := range r.Roles {
+		mc[i], ac[i] = int64(len(r.Roles[i].Members)), r.Roles[i].AssignmentCount
+	}
+	fields := []arrow.Field{
+		{Name: "role_id", Type: arrow.BinaryTypes.String},
+		{Name: "policy", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+		{Name: "entitlements", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+		{Name: "members", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+		{Name: "member_count", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "assignment_count", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "status", Type: arrow.BinaryTypes.String},
+	}
+	arrs := []arrow.Array{
+		textArray(n, func(i int) string { return r.Roles[i].ID }),
+		textListArray(n, func(i int) []string { return r.Roles[i].Policy }),
+		textListArray(n, func(i int) []string {
+			out := make([]string, len(r.Roles[i].Ents))
+			for j, e := range r.Roles[i].Ents {
+				out[j] = a.d.entID(e)
+			}
+			return out
+		}),
+		textListArray(n, func(i int) []string {
+			out := make([]string, len(r.Roles[i].Members))
+			for j, u := range r.Roles[i].Members {
+				out[j] = a.usr(u)
+			}
+			return out
+		}),
+		formats.Int64Array(mc, 0, false),
+		formats.Int64Array(ac, 0, false),
+		textArray(n, func(int) string { return RoleStatusCandidate }),
+	}
+	return recordOf(fields, arrs, n)
+}
+
+// SummaryRecord builds the one-row role_summary table: roles,
+// valid_assignments, covered_assignments, assignment_coverage,
+// scored_covered_assignments, average_assignment_confidence (null when no
+// covered assignment is scored).
+func (r *MineResult) SummaryRecord() arrow.Record {
+	avg := r.AverageConfidence()
+	fields := []arrow.Field{
+		{Name: "roles", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "valid_assignments", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "covered_assignments", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "assignment_coverage", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "scored_covered_assignments", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "average_assignment_confidence", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}
+	arrs := []arrow.Array{
+		formats.Int64Array([]int64{int64(len(r.Roles))}, 0, false),
+		formats.Int64Array([]int64{r.ValidAssignments}, 0, false),
+		formats.Int64Array([]int64{r.Covered}, 0, false),
+		scoring.Float64Array([]float64{r.Coverage()}, nil),
+		formats.Int64Array([]int64{r.CoveredScored}, 0, false),
+		scoring.Float64Array([]float64{avg}, []bool{!math.IsNaN(avg)}),
+	}
+	return recordOf(fields, arrs, 1)
+}
+
+// Summary writes the human-readable summary of mine.
+func (r *MineResult) Summary(w io.Writer) {
+	fmt.Fprintf(w, "mine: %d candidate roles from %d policies of %d confident rules\n", len(r.Roles), r.Groups, r.Rules)
+	avg := "n/a"
+	if !math.IsNaN(r.AverageConfidence()) {
+		avg = fmt.Sprintf("%.4f", r.AverageConfidence())
+	}
+	fmt.Fprintf(w, "  assignment coverage %.4f (%d of %d valid assignments), average assignment confidence %s (%d scored); %.3fs\n",
+		r.Coverage(), r.Covered, r.ValidAssignments, avg, r.CoveredScored, r.Duration.Seconds())
+}
