@@ -329,12 +329,15 @@ var conformanceCases = []struct {
 		db, _, _ := h.open(t)
 		ctx := context.Background()
 		v, err := db.Version(ctx)
-		if err != nil || v != 3 {
+		if err != nil || v != 4 {
 			t.Fatalf("version %d, %v", v, err)
 		}
-		done, err := db.MigrateDown(ctx, 2)
-		if err != nil || !reflect.DeepEqual(done, []int{-3, -2}) {
-			t.Fatalf("down 2: %v, %v", done, err)
+		done, err := db.MigrateDown(ctx, 3)
+		if err != nil || !reflect.DeepEqual(done, []int{-4, -3, -2}) {
+			t.Fatalf("down 3: %v, %v", done, err)
+		}
+		if _, err := db.Count(ctx, "server_secrets"); err == nil {
+			t.Error("server_secrets exists after reverting 0004")
 		}
 		if _, err := db.Count(ctx, "data_sources"); err == nil {
 			t.Error("data_sources exists after reverting 0003")
@@ -349,7 +352,7 @@ var conformanceCases = []struct {
 			t.Errorf("version %d after all down", v)
 		}
 		done, err = db.Migrate(ctx, -1)
-		if err != nil || !reflect.DeepEqual(done, []int{1, 2, 3}) {
+		if err != nil || !reflect.DeepEqual(done, []int{1, 2, 3, 4}) {
 			t.Fatalf("up: %v, %v", done, err)
 		}
 		if _, err := db.Migrate(ctx, 7); !errors.Is(err, ErrMigration) {

@@ -14,10 +14,10 @@ func TestMigrateCmd(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"migrate"}, "applied 0001\napplied 0002\napplied 0003\nsqlite store at schema version 3\n"},
-		{[]string{"migrate"}, "sqlite store at schema version 3\n"},
-		{[]string{"migrate", "--down", "2"}, "reverted 0003\nreverted 0002\nsqlite store at schema version 1\n"},
-		{[]string{"migrate"}, "applied 0002\napplied 0003\nsqlite store at schema version 3\n"},
+		{[]string{"migrate"}, "applied 0001\napplied 0002\napplied 0003\napplied 0004\nsqlite store at schema version 4\n"},
+		{[]string{"migrate"}, "sqlite store at schema version 4\n"},
+		{[]string{"migrate", "--down", "2"}, "reverted 0004\nreverted 0003\nsqlite store at schema version 2\n"},
+		{[]string{"migrate"}, "applied 0003\napplied 0004\nsqlite store at schema version 4\n"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), append([]string{"--workspace", ws}, c.args...), &out, &errb)
