@@ -3,21 +3,38 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/autoid-oss/autoid/store"
 )
 
 func TestMigrateCmd(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	ws := t.TempDir()
+	ms, err := store.Migrations(store.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := ms[len(ms)-1].Version
+	var all, top2, revert2 string
+	for _, m := range ms {
+		all += fmt.Sprintf("applied %04d\n", m.Version)
+	}
+	for _, m := range ms[len(ms)-2:] {
+		top2 += fmt.Sprintf("applied %04d\n", m.Version)
+	}
+	revert2 = fmt.Sprintf("reverted %04d\nreverted %04d\n", latest, ms[len(ms)-2].Version)
+	at := func(v int) string { return fmt.Sprintf("sqlite store at schema version %d\n", v) }
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"migrate"}, "applied 0001\napplied 0002\napplied 0003\napplied 0004\nsqlite store at schema version 4\n"},
-		{[]string{"migrate"}, "sqlite store at schema version 4\n"},
-		{[]string{"migrate", "--down", "2"}, "reverted 0004\nreverted 0003\nsqlite store at schema version 2\n"},
-		{[]string{"migrate"}, "applied 0003\napplied 0004\nsqlite store at schema version 4\n"},
+		{[]string{"migrate"}, all + at(latest)},
+		{[]string{"migrate"}, at(latest)},
+		{[]string{"migrate", "--down", "2"}, revert2 + at(ms[len(ms)-3].Version)},
+		{[]string{"migrate"}, top2 + at(latest)},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), append([]string{"--workspace", ws}, c.args...), &out, &errb)
