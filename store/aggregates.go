@@ -25,6 +25,7 @@ type aggregates struct {
 
 type userAgg struct {
 	name, manager, empType *string
+	attrs                  []kv // attribute -> value (string), in source order
 	sum                    float64
 	scored                 int64
 }
@@ -80,6 +81,9 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 				json.Unmarshal([]byte(s), &attrs)
 			}
 			for k, v := range attrs {
+				if v != "" {
+					u.attrs = append(u.attrs, kv{k, v})
+				}
 				m := a.filters[k]
 				if m == nil {
 					m = map[string]int64{}
@@ -155,6 +159,7 @@ func (a *aggregates) tables() []TableData {
 		{Name: "company_view", Columns: []string{"figure", "value"}, Rows: &lazyRows{build: a.companyView}},
 		{Name: "filter_options", Columns: []string{"attribute", "value", "count"}, Rows: &lazyRows{build: a.filterOptions}},
 		{Name: "user_search", Columns: []string{"usr_id", "usr_name", "usr_manager_id", "search_text"}, Rows: &lazyRows{build: a.userSearch}},
+		{Name: "identity_attributes", Columns: []string{"usr_id", "attribute", "value"}, Rows: &lazyRows{build: a.identityAttributes}},
 	}
 }
 
@@ -206,6 +211,17 @@ func (a *aggregates) userSearch() [][]any {
 			mgr = *u.manager
 		}
 		rows = append(rows, []any{id, name, mgr, strings.ToLower(text)})
+	}
+	return rows
+}
+
+// identityAttributes: one row per identity and non-empty attribute.
+func (a *aggregates) identityAttributes() [][]any {
+	var rows [][]any
+	for _, id := range a.userOrder {
+		for _, x := range a.users[id].attrs {
+			rows = append(rows, []any{id, x.k, x.v})
+		}
 	}
 	return rows
 }

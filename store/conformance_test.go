@@ -256,6 +256,7 @@ var conformanceCases = []struct {
 	}},
 	{"a new run replaces the previous one", func(t *testing.T, h harness) {
 		db, _, _ := h.open(t)
+		indexes := indexCount(t, db, "assignments")
 		mustLoad(t, db, newFakeRun(t, "run-1", true, 1))
 		mustLoad(t, db, newFakeRun(t, "run-2", true, 0.5))
 		got := allAssignments(t, db, AssignmentQuery{UsrID: "B"})
@@ -268,8 +269,8 @@ var conformanceCases = []struct {
 		}
 		// Indexes keep their names and the serving tables their indexes.
 		mustLoad(t, db, newFakeRun(t, "run-3", false, 1))
-		if n := indexCount(t, db, "assignments"); n != 4 {
-			t.Errorf("assignments has %d indexes after 3 loads, want 4", n)
+		if n := indexCount(t, db, "assignments"); n != indexes || n < 4 {
+			t.Errorf("assignments has %d indexes after 3 loads, want the %d of the schema", n, indexes)
 		}
 	}},
 	{"workflow state survives loads", func(t *testing.T, h harness) {

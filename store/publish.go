@@ -15,7 +15,7 @@ var servingTables = [...]string{
 	"identities", "applications", "entitlements", "assignments", "rules",
 	"recommendations", "driving_factors", "roles", "role_members",
 	"role_entitlements", "anomalies", "entitlement_stats", "company_view",
-	"filter_options", "user_search",
+	"filter_options", "user_search", "identity_attributes",
 }
 
 // ServingTables returns the names of the tables a load replaces.
