@@ -112,6 +112,7 @@ Typical use:
 		newFimCmd(g),
 		newGenCmd(g),
 		newMigrateCmd(g),
+		newServeCmd(g),
 	)
 	return root
 }
