@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Kind classifies an API error; statusOf maps it to an HTTP status.
@@ -32,6 +35,8 @@ type Error struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	err     error  // the cause, logged for internal errors, never sent
+	// retryAfter, when set, is sent as the Retry-After header.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -97,6 +102,9 @@ func asError(err error) *Error {
 
 // writeError writes the error envelope.
 func writeError(w http.ResponseWriter, e *Error) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.retryAfter.Seconds()))))
+	}
 	if e.Kind == KindUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="autoid"`)
 	}

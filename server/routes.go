@@ -78,6 +78,9 @@ type viewRouter interface{ viewRoutes() []route }
 func (s *Server) routes() []route {
 	var rs []route
 	rs = append(rs, s.serviceRoutes()...)
+	rs = append(rs, s.authRoutes()...)
+	rs = append(rs, s.adminRoutes()...)
+	rs = append(rs, s.ingestRoutes()...)
 	if v, ok := any(s).(viewRouter); ok {
 		rs = append(rs, v.viewRoutes()...)
 	}

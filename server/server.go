@@ -120,6 +120,9 @@ type Server struct {
 	started time.Time
 	table   []route
 	handler http.Handler
+	// dummyHash is checked when a login names no user, so that a failed
+	// login takes as long either way.
+	dummyHash string
 }
 
 // New builds a server: it reads (or creates) the token signing key in the
@@ -142,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 		logins:  newLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
 		metrics: newMetrics(),
 		started: cfg.Now(),
+	}
+	if s.dummyHash, err = hashPassword(cfg.Argon2, key); err != nil {
+		return nil, err
 	}
 	s.table = s.routes()
 	if err := checkRoutes(s.table); err != nil {
