@@ -1,0 +1,414 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// EntRef is an entitlement's id, name and application.
+type EntRef struct {
+	EntID          string
+	EntName, AppID *string
+	AppName        *string
+	OwnerID        *string
+	Criticality    *string
+	RiskLevel      *string
+}
+
+func scanEntRef(r Rows) (EntRef, error) {
+	var e EntRef
+	var en, app, an, owner, crit, risk sql.NullString
+	err := r.Scan(&e.EntID, &en, &app, &an, &owner, &crit, &risk)
+	e.EntName, e.AppID, e.AppName, e.OwnerID, e.Criticality, e.RiskLevel = ns(en), ns(app), ns(an), ns(owner), ns(crit), ns(risk)
+	return e, err
+}
+
+const entRefCols = `e.ent_id, e.ent_name, e.app_id, p.app_name, e.ent_owner_id, e.ent_criticality, e.ent_risk_level`
+const entRefFrom = `entitlements e LEFT JOIN applications p ON p.app_id = e.app_id`
+
+// SearchEntitlements finds entitlements whose id or name contains text
+// (case insensitive for ASCII), optionally of one application and owned
+// (ByEntOwner) or in applications owned (ByAppOwner) by user.
+func (db *DB) SearchEntitlements(ctx context.Context, by OwnerBy, user, text, appID string, limit int) ([]EntRef, error) {
+	b := &sqlb{}
+	if text != "" {
+		pat := b.arg("%" + likeEscape(strings.ToLower(text)) + "%")
+		b.where(`(LOWER(e.ent_id) LIKE %s ESCAPE '\' OR LOWER(COALESCE(e.ent_name, '')) LIKE %s ESCAPE '\')`, pat, pat)
+	}
+	if appID != "" {
+		b.where("e.app_id = %s", b.arg(appID))
+	}
+	if user != "" {
+		switch by {
+		case ByEntOwner:
+			b.where("e.ent_owner_id = %s", b.arg(user))
+		case ByAppOwner:
+			b.where("p.app_owner_id = %s", b.arg(user))
+		}
+	}
+	out := []EntRef{}
+	err := queryEach(ctx, db.b, "entitlement search", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE `+b.and()+` ORDER BY e.ent_id LIMIT `+b.arg(int64(pageSize(limit))),
+		b.args, func(r Rows) error {
+			e, err := scanEntRef(r)
+			out = append(out, e)
+			return err
+		})
+	return out, err
+}
+
+// DistinctEntitlements returns a page of all entitlements in ent_id order
+// and the next cursor ("" at the end).
+func (db *DB) DistinctEntitlements(ctx context.Context, cursor string, size int) ([]EntRef, string, error) {
+	after, err := keyCursor("cursor", cursor, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	b := &sqlb{}
+	if after != nil {
+		b.where("e.ent_id > %s", b.arg(after[0]))
+	}
+	if size <= 0 {
+		size = 1 << 30
+	}
+	out := []EntRef{}
+	err = queryEach(ctx, db.b, "distinct entitlements", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE `+b.and()+` ORDER BY e.ent_id LIMIT `+b.arg(int64(size+1)),
+		b.args, func(r Rows) error {
+			e, err := scanEntRef(r)
+			out = append(out, e)
+			return err
+		})
+	next := ""
+	if len(out) > size {
+		out = out[:size]
+		next = EncodeCursor([]string{out[size-1].EntID})
+	}
+	return out, next, err
+}
+
+// StatsFilter restricts the entitlements view: Type "app_id" or "ent_id"
+// with Group criticality or risk_level; Type "user" with Group an
+// identity attribute.
+type StatsFilter struct {
+	Type, Group string
+	Values      []string
+}
+
+// EntStatsQuery asks for the entitlements view of an owner.
+type EntStatsQuery struct {
+	By                          OwnerBy // supervisor or enttOwner ("" : everything)
+	OwnerID                     string
+	HighRiskOnly, MediumLowOnly bool
+	IncludeUsers                bool
+	Filters                     []StatsFilter
+	Thresholds                  Thresholds
+}
+
+// UserStat is an identity with its assignments by band.
+type UserStat struct {
+	UsrID   string
+	UsrName *string
+	Bands   Bands
+}
+
+// AppBands is an application with assignments by band.
+type AppBands struct {
+	AppID   string
+	AppName *string
+	Bands   Bands
+}
+
+// EntStats is the entitlements view.
+type EntStats struct {
+	TotalEnts, Subordinates, Unscored, Scored int64
+	UsersNoEnt, UsersNoScored                 int64
+	Apps                                      []AppBands
+	Users                                     []UserStat
+	Ents                                      []EntStat
+}
+
+// EntitlementStats returns the entitlements view of a supervisor's
+// reports or an entitlement owner's entitlements.
+func (db *DB) EntitlementStats(ctx context.Context, q EntStatsQuery) (EntStats, error) {
+	filter := func() (*sqlb, error) {
+		b := &sqlb{}
+		b.where("a.valid")
+		switch q.By {
+		case BySupervisor:
+			b.scope(Scope{Supervisor: q.OwnerID}, "a")
+		case ByEntOwner:
+			b.scope(Scope{EntOwner: q.OwnerID}, "a")
+		case ByAppOwner:
+			b.scope(Scope{AppOwner: q.OwnerID}, "a")
+		}
+		if q.HighRiskOnly {
+			b.where("e.ent_risk_level = 'High'")
+		}
+		if q.MediumLowOnly {
+			b.where("e.ent_risk_level IN ('Medium', 'Low')")
+		}
+		for i, f := range q.Filters {
+			if len(f.Values) == 0 {
+				continue
+			}
+			col := ""
+			switch f.Type + "." + f.Group {
+			case "app_id.criticality", "app_id.app_criticality":
+				col = "p.app_criticality"
+			case "app_id.risk_level", "app_id.app_risk_level":
+				col = "p.app_risk_level"
+			case "ent_id.criticality", "ent_id.ent_criticality":
+				col = "e.ent_criticality"
+			case "ent_id.risk_level", "ent_id.ent_risk_level":
+				col = "e.ent_risk_level"
+			case "app_id.app_id":
+				col = "a.app_id"
+			}
+			switch {
+			case col != "":
+				b.where("%s IN (%s)", col, b.list(f.Values))
+			case f.Type == "user":
+				fs, err := db.ResolveAttrFilters(ctx, "filters", []AttrFilter{{Attribute: f.Group, Values: f.Values}})
+				if err != nil {
+					return nil, err
+				}
+				b.attrs(fs, "a.usr_id")
+			default:
+				return nil, badField("filters["+itoa(i)+"]", "unknown filter type %q with group %q", f.Type, f.Group)
+			}
+		}
+		return b, nil
+	}
+	const from = `assignments a LEFT JOIN entitlements e ON e.ent_id = a.ent_id LEFT JOIN applications p ON p.app_id = a.app_id
+LEFT JOIN identities i ON i.usr_id = a.usr_id`
+	var out EntStats
+	b, err := filter()
+	if err != nil {
+		return out, err
+	}
+	cols := b.bandCounts(q.Thresholds, "a.score")
+	out.Ents = []EntStat{}
+	err = queryEach(ctx, db.b, "entitlement stats", `SELECT a.ent_id, e.ent_name, e.app_id, e.ent_risk_level, `+cols+` FROM `+from+` WHERE `+b.and()+`
+GROUP BY a.ent_id, e.ent_name, e.app_id, e.ent_risk_level ORDER BY a.ent_id`, b.args, func(r Rows) error {
+		e, err := scanEntStatBands(r)
+		out.Ents = append(out.Ents, e)
+		if e.Bands.Scored() > 0 {
+			out.Scored++
+		} else {
+			out.Unscored++
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	out.TotalEnts = int64(len(out.Ents))
+	b, _ = filter()
+	cols = b.bandCounts(q.Thresholds, "a.score")
+	out.Apps = []AppBands{}
+	err = queryEach(ctx, db.b, "entitlement stats apps", `SELECT a.app_id, p.app_name, `+cols+` FROM `+from+` WHERE `+b.and()+` AND a.app_id IS NOT NULL
+GROUP BY a.app_id, p.app_name ORDER BY a.app_id`, b.args, func(r Rows) error {
+		var x AppBands
+		var name sql.NullString
+		err := r.Scan(append([]any{&x.AppID, &name}, x.Bands.dest()...)...)
+		x.AppName = ns(name)
+		out.Apps = append(out.Apps, x)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	b, _ = filter()
+	cols = b.bandCounts(q.Thresholds, "a.score")
+	users := []UserStat{}
+	seen := map[string]bool{}
+	err = queryEach(ctx, db.b, "entitlement stats users", `SELECT a.usr_id, i.usr_name, `+cols+` FROM `+from+` WHERE `+b.and()+`
+GROUP BY a.usr_id, i.usr_name ORDER BY a.usr_id`, b.args, func(r Rows) error {
+		var x UserStat
+		var name sql.NullString
+		err := r.Scan(append([]any{&x.UsrID, &name}, x.Bands.dest()...)...)
+		x.UsrName = ns(name)
+		users = append(users, x)
+		seen[x.UsrID] = x.Bands.Scored() > 0
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if q.By == BySupervisor {
+		err = queryEach(ctx, db.b, "subordinates", `SELECT usr_id FROM identities WHERE usr_manager_id = $1`, []any{q.OwnerID}, func(r Rows) error {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			out.Subordinates++
+			scored, has := seen[id]
+			if !has {
+				out.UsersNoEnt++
+			}
+			if !scored {
+				out.UsersNoScored++
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+	} else {
+		out.Subordinates = int64(len(users))
+		for _, s := range seen {
+			if !s {
+				out.UsersNoScored++
+			}
+		}
+	}
+	out.Users = []UserStat{}
+	if q.IncludeUsers {
+		out.Users = users
+	}
+	return out, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// EntDetail is one entitlement's view.
+type EntDetail struct {
+	Ent            EntRef
+	Bands          Bands
+	DrivingFactors []DrivingFactor
+	Users          []AssignmentView
+}
+
+// EntitlementDetail returns an entitlement with its holders (in scope, at
+// most limit, usr_id order), their bands and its driving factors.
+func (db *DB) EntitlementDetail(ctx context.Context, entID string, s Scope, t Thresholds, limit int) (EntDetail, error) {
+	var out EntDetail
+	found := false
+	err := queryEach(ctx, db.b, "entitlement", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE e.ent_id = $1`, []any{entID}, func(r Rows) error {
+		var err error
+		out.Ent, err = scanEntRef(r)
+		found = true
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if !found {
+		return out, notFound("entitlement", entID)
+	}
+	b := &sqlb{}
+	cols := b.bandCounts(t, "a.score")
+	b.where("a.ent_id = %s", b.arg(entID))
+	b.where("a.valid")
+	b.scope(s, "a")
+	err = queryEach(ctx, db.b, "entitlement bands", `SELECT `+cols+` FROM assignments a WHERE `+b.and(), b.args, func(r Rows) error {
+		return r.Scan(out.Bands.dest()...)
+	})
+	if err != nil {
+		return out, err
+	}
+	if out.DrivingFactors, err = db.DrivingFactors(ctx, entID); err != nil {
+		return out, err
+	}
+	b = &sqlb{}
+	b.where("a.ent_id = %s", b.arg(entID))
+	b.scope(s, "a")
+	if out.Users, err = db.assignmentViews(ctx, b, "a.usr_id", pageSize(limit)); err != nil {
+		return out, err
+	}
+	if out.Users == nil {
+		out.Users = []AssignmentView{}
+	}
+	return out, nil
+}
+
+// UnscoredEnt is an entitlement with its unscored holders.
+type UnscoredEnt struct {
+	EntID          string
+	EntName, AppID *string
+	Users          []UserRef
+}
+
+// UnscoredEntitlements lists the valid unscored assignments in scope,
+// grouped by entitlement (ent_id order, users in usr_id order).
+func (db *DB) UnscoredEntitlements(ctx context.Context, s Scope) ([]UnscoredEnt, error) {
+	b := &sqlb{}
+	b.where("a.valid")
+	b.where("a.score IS NULL")
+	b.scope(s, "a")
+	out := []UnscoredEnt{}
+	err := queryEach(ctx, db.b, "unscored", `SELECT a.ent_id, e.ent_name, e.app_id, a.usr_id, i.usr_name FROM assignments a
+LEFT JOIN entitlements e ON e.ent_id = a.ent_id LEFT JOIN identities i ON i.usr_id = a.usr_id
+WHERE `+b.and()+` ORDER BY a.ent_id, a.usr_id`, b.args, func(r Rows) error {
+		var ent, usr string
+		var en, app, un sql.NullString
+		if err := r.Scan(&ent, &en, &app, &usr, &un); err != nil {
+			return err
+		}
+		if len(out) == 0 || out[len(out)-1].EntID != ent {
+			out = append(out, UnscoredEnt{EntID: ent, EntName: ns(en), AppID: ns(app)})
+		}
+		last := &out[len(out)-1]
+		last.Users = append(last.Users, UserRef{ID: usr, Name: ns(un)})
+		return nil
+	})
+	return out, err
+}
+
+// FilterOption is one value of a filterable attribute and its count.
+type FilterOption struct {
+	Attribute, Value string
+	Count            int64
+}
+
+// FilterPopulation chooses whose attributes filter options count.
+type FilterPopulation struct {
+	Supervisor string // the supervisor's reports
+	EntOwner   string // holders of the owner's entitlements
+	AppID      string // holders of the application's entitlements
+}
+
+// FilterOptions returns, per attribute (name order), its values and
+// counts over the population (everyone when empty). Attributes limits
+// the attributes (nil: those with at most maxValues values overall).
+func (db *DB) FilterOptions(ctx context.Context, pop FilterPopulation, attributes []string, maxValues int) ([]FilterOption, error) {
+	b := &sqlb{}
+	var text string
+	if pop == (FilterPopulation{}) {
+		text = `SELECT attribute, value, count FROM filter_options f WHERE {where} ORDER BY attribute, value`
+	} else {
+		switch {
+		case pop.Supervisor != "":
+			b.where("ia.usr_id IN (SELECT usr_id FROM identities WHERE usr_manager_id = %s)", b.arg(pop.Supervisor))
+		case pop.EntOwner != "":
+			b.where("ia.usr_id IN (SELECT a.usr_id FROM assignments a JOIN entitlements e ON e.ent_id = a.ent_id WHERE e.ent_owner_id = %s)", b.arg(pop.EntOwner))
+		case pop.AppID != "":
+			if err := db.mustApp(ctx, pop.AppID); err != nil {
+				return nil, err
+			}
+			b.where("ia.usr_id IN (SELECT a.usr_id FROM assignments a WHERE a.app_id = %s)", b.arg(pop.AppID))
+		}
+		text = `SELECT ia.attribute, ia.value, COUNT(*) FROM identity_attributes ia WHERE {where} GROUP BY ia.attribute, ia.value ORDER BY ia.attribute, ia.value`
+	}
+	col := "f.attribute"
+	if pop != (FilterPopulation{}) {
+		col = "ia.attribute"
+	}
+	if attributes != nil {
+		if len(attributes) == 0 {
+			return []FilterOption{}, nil
+		}
+		b.where("%s IN (%s)", col, b.list(attributes))
+	} else if maxValues > 0 {
+		b.where("%s IN (SELECT attribute FROM filter_options GROUP BY attribute HAVING COUNT(*) <= %s)", col, b.arg(int64(maxValues)))
+	}
+	out := []FilterOption{}
+	err := queryEach(ctx, db.b, "filter options", strings.Replace(text, "{where}", b.and(), 1), b.args, func(r Rows) error {
+		var f FilterOption
+		err := r.Scan(&f.Attribute, &f.Value, &f.Count)
+		out = append(out, f)
+		return err
+	})
+	return out, err
+}
