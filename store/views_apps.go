@@ -226,6 +226,7 @@ func (db *DB) AppAssignments(ctx context.Context, aq AppAssignmentsQuery) (AppAs
 	filter := func() *sqlb {
 		b := &sqlb{}
 		b.where("a.app_id = %s", b.arg(aq.AppID))
+		b.where("a.valid")
 		if aq.UsrID != "" {
 			b.where("a.usr_id = %s", b.arg(aq.UsrID))
 		}

@@ -23,34 +23,37 @@ type reportSpec struct {
 	kinds string
 }
 
-var reportSpecs = map[string]reportSpec{
-	ReportFullOutput: {
-		sql: `SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.justification, a.freq, a.frequnion, a.last_used
+// reportSpecs returns the store reports by type.
+func reportSpecs() map[string]reportSpec {
+	return map[string]reportSpec{
+		ReportFullOutput: {
+			sql: `SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.justification, a.freq, a.frequnion, a.last_used
 FROM assignments a WHERE a.valid ORDER BY a.usr_id, a.ent_id`,
-		cols:  []string{"usr_id", "ent_id", "app_id", "score", "justification", "freq", "frequnion", "last_used"},
-		kinds: "sssfjiit"},
-	ReportAutoRecertification: {
-		sql: `SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.justification, a.freq, a.frequnion, a.last_used
+			cols:  []string{"usr_id", "ent_id", "app_id", "score", "justification", "freq", "frequnion", "last_used"},
+			kinds: "sssfjiit"},
+		ReportAutoRecertification: {
+			sql: `SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.justification, a.freq, a.frequnion, a.last_used
 FROM assignments a WHERE a.valid AND a.score >= $1 AND EXISTS (SELECT 1 FROM rule_decisions rd
 WHERE rd.ent_id = a.ent_id AND rd.justification = a.justification AND rd.is_autocertify) ORDER BY a.usr_id, a.ent_id`,
-		cols:  []string{"usr_id", "ent_id", "app_id", "score", "justification", "freq", "frequnion", "last_used"},
-		kinds: "sssfjiit"},
-	ReportAnomaly: {
-		sql: `SELECT usr_id, usr_name, manager_name, ent_id, ent_name, app_name, justification, confidence, avg_conf, median,
+			cols:  []string{"usr_id", "ent_id", "app_id", "score", "justification", "freq", "frequnion", "last_used"},
+			kinds: "sssfjiit"},
+		ReportAnomaly: {
+			sql: `SELECT usr_id, usr_name, manager_name, ent_id, ent_name, app_name, justification, confidence, avg_conf, median,
 total_assignees, num_below_conf_threshold, percent_below_threshold, freq, frequnion, last_used FROM anomalies ORDER BY rank`,
-		cols: []string{"usr_id", "usr_name", "manager_name", "ent_id", "ent_name", "app_name", "justification", "confidence", "avg_conf", "median",
-			"total_assignees", "num_below_conf_threshold", "percent_below_threshold", "freq", "frequnion", "last_used"},
-		kinds: "ssssssjfffiifiit"},
-	ReportRecommendations: {
-		sql:   `SELECT usr_id, ent_id, confidence, freq, frequnion, justification, rank FROM recommendations ORDER BY usr_id, rank`,
-		cols:  []string{"usr_id", "ent_id", "confidence", "freq", "frequnion", "justification", "rank"},
-		kinds: "ssfiiji"},
+			cols: []string{"usr_id", "usr_name", "manager_name", "ent_id", "ent_name", "app_name", "justification", "confidence", "avg_conf", "median",
+				"total_assignees", "num_below_conf_threshold", "percent_below_threshold", "freq", "frequnion", "last_used"},
+			kinds: "ssssssjfffiifiit"},
+		ReportRecommendations: {
+			sql:   `SELECT usr_id, ent_id, confidence, freq, frequnion, justification, rank FROM recommendations ORDER BY usr_id, rank`,
+			cols:  []string{"usr_id", "ent_id", "confidence", "freq", "frequnion", "justification", "rank"},
+			kinds: "ssfiiji"},
+	}
 }
 
 // ReportColumns returns a store report's columns; ok is false for a type
 // the store does not produce.
 func ReportColumns(kind string) ([]string, bool) {
-	s, ok := reportSpecs[kind]
+	s, ok := reportSpecs()[kind]
 	return s.cols, ok
 }
 
@@ -59,7 +62,7 @@ func ReportColumns(kind string) ([]string, bool) {
 // timestamps as time.Time or nil). autoAccess is the score from which
 // AutomaticRecertificationFeed lists assignments.
 func (db *DB) Report(ctx context.Context, kind string, autoAccess float64, fn func(row []any) error) error {
-	spec, ok := reportSpecs[kind]
+	spec, ok := reportSpecs()[kind]
 	if !ok {
 		return badField("reportType", "unknown report type %q", kind)
 	}

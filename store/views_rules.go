@@ -279,15 +279,14 @@ func (db *DB) Rules(ctx context.Context, rq RuleQuery) ([]RuleView, int64, strin
 		b.scopeCols(rq.Scope, "NULL", "r.ent_id", "e.app_id")
 		if rq.Low || rq.Medium || rq.High {
 			var alts []string
-			h, m := b.arg(rq.Thresholds.High), b.arg(rq.Thresholds.Medium)
 			if rq.High {
-				alts = append(alts, "r.confidence >= "+h)
+				alts = append(alts, "r.confidence >= "+b.arg(rq.Thresholds.High))
 			}
 			if rq.Medium {
-				alts = append(alts, "(r.confidence < "+h+" AND r.confidence >= "+m+")")
+				alts = append(alts, "(r.confidence < "+b.arg(rq.Thresholds.High)+" AND r.confidence >= "+b.arg(rq.Thresholds.Medium)+")")
 			}
 			if rq.Low {
-				alts = append(alts, "r.confidence < "+m)
+				alts = append(alts, "r.confidence < "+b.arg(rq.Thresholds.Medium))
 			}
 			b.where("%s", joinOr(alts))
 		}
