@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/autoid-oss/autoid/store"
 )
 
 // Kind classifies an API error; statusOf maps it to an HTTP status.
@@ -91,11 +93,29 @@ type envelope struct {
 	Error *Error `json:"error"`
 }
 
-// asError turns any error into an *Error (internal unless typed).
+// asError turns any error into an *Error: typed errors of the server and
+// the store's sentinel and field errors keep their meaning; anything else
+// is internal.
 func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var fe *store.FieldError
+	var nf *store.NotFoundError
+	switch {
+	case errors.As(err, &fe):
+		return errorf(KindBadData, fe.Field, "%s", fe.Msg)
+	case errors.As(err, &nf):
+		return errorf(KindNotFound, "", "%s", nf.Error())
+	case errors.Is(err, store.ErrBadInput), errors.Is(err, store.ErrBadCursor):
+		return errorf(KindBadData, "", "%v", err)
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(KindNotFound, "", "%v", err)
+	case errors.Is(err, store.ErrConflict):
+		return errorf(KindConflict, "", "%v", err)
+	case errors.Is(err, store.ErrNotPublished):
+		return errorf(KindUnavailable, "", "%v", err)
 	}
 	return internal(err)
 }

@@ -81,6 +81,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.authRoutes()...)
 	rs = append(rs, s.adminRoutes()...)
 	rs = append(rs, s.ingestRoutes()...)
+	rs = append(rs, s.sinkRoutes()...)
 	if v, ok := any(s).(viewRouter); ok {
 		rs = append(rs, v.viewRoutes()...)
 	}
