@@ -75,6 +75,7 @@ func (t Thresholds) Band(score *float64) string {
 // entitlement owner sees their reports' assignments and the assignments
 // of their entitlements.
 type Scope struct {
+	Self       string // the identity's own assignments
 	Supervisor string // assignments of identities whose manager is this id
 	EntOwner   string // assignments of entitlements this id owns
 	AppOwner   string // assignments of applications this id owns
@@ -202,6 +203,9 @@ func (b *sqlb) scope(s Scope, a string) { b.scopeCols(s, a+".usr_id", a+".ent_id
 // scopeCols adds the scope's condition on the given columns.
 func (b *sqlb) scopeCols(s Scope, usr, ent, app string) {
 	var alts []string
+	if s.Self != "" {
+		alts = append(alts, fmt.Sprintf("%s = %s", usr, b.arg(s.Self)))
+	}
 	if s.Supervisor != "" {
 		alts = append(alts, fmt.Sprintf("%s IN (SELECT usr_id FROM identities WHERE usr_manager_id = %s)", usr, b.arg(s.Supervisor)))
 	}
