@@ -82,6 +82,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.adminRoutes()...)
 	rs = append(rs, s.ingestRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
+	rs = append(rs, s.configRoutes()...)
 	if v, ok := any(s).(viewRouter); ok {
 		rs = append(rs, v.viewRoutes()...)
 	}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -120,6 +121,8 @@ type Server struct {
 	started time.Time
 	table   []route
 	handler http.Handler
+	// ui is the UI configuration, replaced by reloadUIConfig.
+	ui atomic.Pointer[UIConfig]
 	// dummyHash is checked when a login names no user, so that a failed
 	// login takes as long either way.
 	dummyHash string
@@ -149,6 +152,11 @@ func New(cfg Config) (*Server, error) {
 	if s.dummyHash, err = hashPassword(cfg.Argon2, key); err != nil {
 		return nil, err
 	}
+	ui, err := loadUIConfig(cfg.WorkspaceDir, cfg.OIDC != nil)
+	if err != nil {
+		return nil, err
+	}
+	s.ui.Store(&ui)
 	s.table = s.routes()
 	if err := checkRoutes(s.table); err != nil {
 		return nil, err
