@@ -31,9 +31,9 @@ const rowGroupRows = 1 << 20
 // writerProps sets dictionary encoding for text columns only: integer
 // columns of ids, lines and timestamps gain little from a dictionary and
 // cost a hash per value to build one.
-func writerProps(schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+func writerProps(schema *arrow.Schema, codec compress.Compression) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
 	opts := []parquet.WriterProperty{
-		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithMaxRowGroupLength(rowGroupRows),
 		parquet.WithStats(false),
@@ -48,7 +48,11 @@ func writerProps(schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.Arrow
 
 // WriteParquet writes the record to path atomically (temporary name, then
 // rename). For flat schemas the columns of each row group are encoded in
-// parallel, one goroutine per core.
+// parallel, one goroutine per core. Pages are compressed with LZ4_RAW:
+// on the 10M-row assignments table it encodes 2.2x faster than arrow-go's
+// Snappy (which uses the slower "better" Snappy encoder) for 7% more bytes
+// (135 MB against 126 MB); every current Parquet reader (arrow, DuckDB,
+// Spark 3.3+, pyarrow, polars) reads it.
 func WriteParquet(path string, rec arrow.Record) error {
 	af, err := CreateAtomic(path)
 	if err != nil {
@@ -57,16 +61,18 @@ func WriteParquet(path string, rec arrow.Record) error {
 	defer af.Abort()
 	// The writers close a sink that is an io.Closer; the atomic file must
 	// stay open until Commit, so hand them only a Writer.
-	sink := struct{ io.Writer }{af}
-	if flat(rec.Schema()) {
-		err = writeParallel(sink, rec)
-	} else {
-		err = writeSequential(sink, rec)
-	}
-	if err != nil {
+	if err := writeRecord(struct{ io.Writer }{af}, rec, compress.Codecs.Lz4Raw); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return af.Commit()
+}
+
+// writeRecord writes rec as a Parquet file to w with the given codec.
+func writeRecord(w io.Writer, rec arrow.Record, codec compress.Compression) error {
+	if flat(rec.Schema()) {
+		return writeParallel(w, rec, codec)
+	}
+	return writeSequential(w, rec, codec)
 }
 
 func flat(s *arrow.Schema) bool {
@@ -79,8 +85,8 @@ func flat(s *arrow.Schema) bool {
 	return true
 }
 
-func writeSequential(w io.Writer, rec arrow.Record) error {
-	props, aprops := writerProps(rec.Schema())
+func writeSequential(w io.Writer, rec arrow.Record, codec compress.Compression) error {
+	props, aprops := writerProps(rec.Schema(), codec)
 	fw, err := pqarrow.NewFileWriter(rec.Schema(), w, props, aprops)
 	if err != nil {
 		return err
@@ -110,9 +116,9 @@ func writeSequential(w io.Writer, rec arrow.Record) error {
 // writeParallel encodes the columns of each row group concurrently into a
 // buffered row group, then writes it; the file is the same as pqarrow's
 // FileWriter makes, with the Arrow schema stored for readers.
-func writeParallel(w io.Writer, rec arrow.Record) error {
+func writeParallel(w io.Writer, rec arrow.Record, codec compress.Compression) error {
 	schema := rec.Schema()
-	props, aprops := writerProps(schema)
+	props, aprops := writerProps(schema, codec)
 	pqschema, err := pqarrow.ToParquet(schema, props, aprops)
 	if err != nil {
 		return err
