@@ -23,6 +23,10 @@ import (
 func (s *Server) viewRoutes() []route {
 	var rs []route
 	rs = append(rs, s.companyRoutes()...)
+	rs = append(rs, s.userRoutes()...)
+	rs = append(rs, s.appRoutes()...)
+	rs = append(rs, s.entRoutes()...)
+	rs = append(rs, s.ruleRoutes()...)
 	return rs
 }
 

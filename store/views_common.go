@@ -453,3 +453,46 @@ func microsTime(t sql.NullInt64) *time.Time {
 	v := time.UnixMicro(t.Int64).UTC()
 	return &v
 }
+
+// InScope reports whether the assignment (usrID, entID), held or not,
+// is within the scope.
+func (db *DB) InScope(ctx context.Context, s Scope, usrID, entID string) (bool, error) {
+	if s.All() {
+		return true, nil
+	}
+	b := &sqlb{}
+	u, e := "CAST("+b.arg(usrID)+" AS TEXT)", "CAST("+b.arg(entID)+" AS TEXT)"
+	b.scopeCols(s, u, e, "(SELECT app_id FROM entitlements WHERE ent_id = "+e+")")
+	return exists(ctx, db.b, "scope", "SELECT 1 WHERE "+b.and(), b.args...)
+}
+
+// EntitlementInScope reports whether an entitlement concerns the scope:
+// owned by its entitlement owner, in its application owner's
+// applications, or held by one of its supervisor's reports.
+func (db *DB) EntitlementInScope(ctx context.Context, s Scope, entID string) (bool, error) {
+	if s.All() {
+		return true, nil
+	}
+	b := &sqlb{}
+	b.where("e.ent_id = %s", b.arg(entID))
+	var alts []string
+	if s.EntOwner != "" {
+		alts = append(alts, "e.ent_owner_id = "+b.arg(s.EntOwner))
+	}
+	if s.AppOwner != "" {
+		alts = append(alts, "e.app_id IN (SELECT app_id FROM applications WHERE app_owner_id = "+b.arg(s.AppOwner)+")")
+	}
+	if s.Supervisor != "" {
+		alts = append(alts, "EXISTS (SELECT 1 FROM assignments a JOIN identities i ON i.usr_id = a.usr_id WHERE a.ent_id = e.ent_id AND i.usr_manager_id = "+b.arg(s.Supervisor)+")")
+	}
+	if len(alts) == 0 {
+		return false, nil
+	}
+	b.where("%s", strings.Join(alts, " OR "))
+	return exists(ctx, db.b, "entitlement scope", "SELECT 1 FROM entitlements e WHERE "+b.and(), b.args...)
+}
+
+// AppOwnedBy reports whether an application is owned by owner.
+func (db *DB) AppOwnedBy(ctx context.Context, appID, owner string) (bool, error) {
+	return exists(ctx, db.b, "application owner", `SELECT 1 FROM applications WHERE app_id = $1 AND app_owner_id = $2`, appID, owner)
+}
