@@ -27,6 +27,7 @@ func (s *Server) viewRoutes() []route {
 	rs = append(rs, s.appRoutes()...)
 	rs = append(rs, s.entRoutes()...)
 	rs = append(rs, s.ruleRoutes()...)
+	rs = append(rs, s.roleRoutes()...)
 	return rs
 }
 
