@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,6 +122,9 @@ type Server struct {
 	started time.Time
 	table   []route
 	handler http.Handler
+	// ingestMu serialises the REST ingests of this process (the check of
+	// existing keys and the ingest that follows).
+	ingestMu sync.Mutex
 	// ui is the UI configuration, replaced by reloadUIConfig.
 	ui atomic.Pointer[UIConfig]
 	// dummyHash is checked when a login names no user, so that a failed

@@ -40,7 +40,7 @@ func (s *Server) sinkRoutes() []route {
 	}
 }
 
-var ok = message{Message: "ok"}
+var okMessage = message{Message: "ok"}
 
 // sinkTimes are the five timestamps of a data sink in a request.
 type sinkTimes struct {
@@ -132,7 +132,7 @@ func (s *Server) createSink(r *http.Request) (any, error) {
 	if err := s.db.CreateDataSink(r.Context(), sk); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 func (s *Server) updateSink(r *http.Request) (any, error) {
@@ -147,7 +147,7 @@ func (s *Server) updateSink(r *http.Request) (any, error) {
 	if err := s.db.UpdateDataSink(r.Context(), sk); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 func (s *Server) deleteSink(r *http.Request) (any, error) {
@@ -161,7 +161,7 @@ func (s *Server) deleteSink(r *http.Request) (any, error) {
 	if err := s.db.DeleteDataSink(r.Context(), b.ID); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 type assignmentStatusBody struct {
@@ -199,7 +199,7 @@ func (s *Server) assignmentSinkStatus(r *http.Request) (any, error) {
 	if err := s.db.SetAssignmentSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 type ruleStatusBody struct {
@@ -235,7 +235,7 @@ func (s *Server) ruleSinkStatus(r *http.Request) (any, error) {
 	if err := s.db.SetRuleSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 type roleStatusBody struct {
@@ -267,7 +267,7 @@ func (s *Server) roleSinkStatus(r *http.Request) (any, error) {
 	if err := s.db.SetRoleSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 // timeRangeBody is a timestampThresholds object.
@@ -403,7 +403,7 @@ func (s *Server) sinkTimestamps(r *http.Request) (any, error) {
 	if err := s.db.SetDataSinkTimestamps(r.Context(), b.ID, ts); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
 
 type sinkLogsBody struct {
@@ -425,5 +425,5 @@ func (s *Server) sinkLogs(r *http.Request) (any, error) {
 	if err := s.db.SetDataSinkLogs(r.Context(), b.ID, b.Logs); err != nil {
 		return nil, err
 	}
-	return ok, nil
+	return okMessage, nil
 }
