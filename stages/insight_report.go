@@ -127,6 +127,20 @@ func svgBars(b *strings.Builder, id, title string, labels []string, values []flo
 	b.WriteString(`</svg>`)
 }
 
+// truncateRunes shortens s to at most n characters (not bytes: a cut
+// inside a multi-byte character would make the page invalid UTF-8), marking
+// a cut with "…".
+func truncateRunes(s string, n int) string {
+	k := 0
+	for i := range s {
+		if k == n {
+			return s[:i] + "…"
+		}
+		k++
+	}
+	return s
+}
+
 func fmtNum(v float64, percent bool) string {
 	if percent {
 		return fmt.Sprintf("%.1f%%", 100*v)
@@ -154,10 +168,7 @@ func svgStacked(b *strings.Builder, id, title string, labels []string, parts [][
 	}
 	for i, p := range parts {
 		y := 24 + float64(i)*rowH
-		lbl := labels[i]
-		if len(lbl) > 28 {
-			lbl = lbl[:28] + "…"
-		}
+		lbl := truncateRunes(labels[i], 28)
 		fmt.Fprintf(b, `<text x="4" y="%.0f" font-size="11">%s</text>`, y+14, html.EscapeString(lbl))
 		x := left
 		for k, v := range p {
