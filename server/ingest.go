@@ -25,6 +25,9 @@ import (
 // ingestRoutes are the ingest endpoints: API keys only.
 func (s *Server) ingestRoutes() []route {
 	rs := s.ingestEntityRoutes()
+	rs = append(rs, route{Method: "POST", Path: "/jas/datasource/search", Access: keyOnly(), Tag: "Ingest",
+		Summary: "Search the data sources (sort, size, from, match_all, term, match, bool); the search-engine envelope",
+		Request: searchRequestDoc{}, Response: searchHits{}, Handle: s.dataSourceSearch})
 	for _, method := range []string{"POST", "GET"} { // the reference's examples send GET
 		rs = append(rs,
 			route{Method: method, Path: "/api/ingest/datasources", Access: keyOnly(), Tag: "Ingest",
