@@ -126,14 +126,15 @@ func hasGroup(c *caller, g Group) bool {
 // scopeOf is the row scope of the caller: everything for administrators,
 // executives and API keys; otherwise the union of what each group sees
 // (a supervisor their reports, an entitlement owner their entitlements,
-// an application owner their applications, a user their own access).
+// an application owner their applications); a caller in none of those
+// groups sees their own access.
 func scopeOf(r *http.Request) store.Scope {
 	c := callerOf(r.Context())
 	if c == nil || c.key != nil || c.isAdmin() || hasGroup(c, GroupExecutive) {
 		return store.Scope{}
 	}
 	id := callerID(c)
-	sc := store.Scope{Self: id}
+	var sc store.Scope
 	if hasGroup(c, GroupSupervisor) {
 		sc.Supervisor = id
 	}
@@ -142,6 +143,9 @@ func scopeOf(r *http.Request) store.Scope {
 	}
 	if hasGroup(c, GroupApplicationOwner) {
 		sc.AppOwner = id
+	}
+	if sc.All() {
+		sc.Self = id
 	}
 	return sc
 }
