@@ -173,17 +173,29 @@ func (s *Server) ingestEntityRoutes() []route {
 	} {
 		rs = append(rs, route{Method: "POST", Path: "/api/ingest/" + e.entity, Access: keyOnly(), Tag: "Ingest",
 			Summary: "Create, update, upsert or delete " + e.entity + " (action; the " + e.field + " array): applied at once as an incremental ingest, all or nothing",
-			Request: ingestBody{}, Response: message{}, Handle: s.ingestEntity(e.entity, e.field)})
+			Request: ingestSchema(e.entity, e.field), Response: message{}, Handle: s.ingestEntity(e.entity, e.field)})
 	}
 	return rs
 }
 
-// ingestBody is the body of an entity ingest; the records come under the
-// entity's field name.
-type ingestBody struct {
-	Action string `json:"action"`
-	// Records, under "apps", "entitlements", "identities" or "assignments".
-	Records []map[string]any `json:"records,omitempty"`
+// ingestSchema describes the body of an entity ingest: the action and the
+// records under the entity's field name.
+func ingestSchema(entity, field string) jsonSchema {
+	e, _ := formats.EntityByName(entity)
+	props := map[string]any{}
+	for _, c := range append(append([]string{}, e.Key...), e.Known...) {
+		props[c] = map[string]any{"type": "string"}
+	}
+	return jsonSchema{
+		"type":     "object",
+		"required": []string{"action", field},
+		"properties": map[string]any{
+			"action": map[string]any{"type": "string", "enum": []string{"create", "update", "upsert", "delete"}},
+			field: map[string]any{"type": "array", "items": map[string]any{
+				"type": "object", "required": e.Key, "properties": props,
+				"additionalProperties": map[string]any{"type": "string"}}},
+		},
+	}
 }
 
 // The ingest actions and the sync type each applies (SPEC 14).

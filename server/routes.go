@@ -83,6 +83,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.ingestRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
 	rs = append(rs, s.configRoutes()...)
+	rs = append(rs, s.openAPIRoutes()...)
 	if v, ok := any(s).(viewRouter); ok {
 		rs = append(rs, v.viewRoutes()...)
 	}
