@@ -80,6 +80,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.serviceRoutes()...)
 	rs = append(rs, s.authRoutes()...)
 	rs = append(rs, s.adminRoutes()...)
+	rs = append(rs, s.ssoRoutes()...)
 	rs = append(rs, s.ingestRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
 	rs = append(rs, s.configRoutes()...)

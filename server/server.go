@@ -122,6 +122,8 @@ type Server struct {
 	started time.Time
 	table   []route
 	handler http.Handler
+	// oidc is the SSO client; nil: SSO is not configured.
+	oidc *oidcClient
 	// ingestMu serialises the REST ingests of this process (the check of
 	// existing keys and the ingest that follows).
 	ingestMu sync.Mutex
@@ -155,6 +157,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.dummyHash, err = hashPassword(cfg.Argon2, key); err != nil {
 		return nil, err
+	}
+	if cfg.OIDC != nil {
+		s.oidc = &oidcClient{cfg: *cfg.OIDC, http: &http.Client{Timeout: 10 * time.Second}}
 	}
 	ui, err := loadUIConfig(cfg.WorkspaceDir, cfg.OIDC != nil)
 	if err != nil {

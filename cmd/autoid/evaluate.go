@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/autoid-oss/autoid/evaluate"
+	"github.com/autoid-oss/autoid/workspace"
+)
+
+// evaluation is what `autoid evaluate` reports.
+type evaluation struct {
+	Options   evaluate.Options        `json:"options"`
+	Rules     *evaluate.RuleReport    `json:"rules,omitempty"`
+	Roles     *evaluate.RoleReport    `json:"roles,omitempty"`
+	Anomalies *evaluate.AnomalyReport `json:"anomalies,omitempty"`
+}
+
+func newEvaluateCmd(g *globals) *cobra.Command {
+	var truthDir, runID string
+	var asJSON bool
+	opt := evaluate.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "evaluate --truth DIR/truth [--run ID]",
+		Short: "Measure train, mine and anomaly against the ground truth of a generated company",
+		Long: `evaluate compares a run's rules, roles and anomalies with the ground truth that
+'autoid gen' writes under DIR/truth (planted_rules.csv, noise_assignments.csv,
+birthright.csv). Each table is taken from --run, or else from the newest run
+that has it; a table no run has is left out of the report.
+
+Rules (train). A planted rule grants its bundle of entitlements E to the
+identities carrying its antecedent A. The pair (A, e), e in E, is recovered
+when the rules table holds a rule P -> e with P a subset of A (A itself, or a
+subset that stemming kept in its place) and confidence >= --rule-min-confidence.
+A planted rule is recovered when all its pairs are. "exact" counts the
+recovered pairs whose rule is A itself.
+
+Roles (mine). Birthright entitlements are removed from every mined role's
+entitlements; a role left with none is a birthright role and is not counted
+further. Mined roles are compared as entitlement sets: roles whose sets are
+equal (one bundle reached through several policies) count as one set. A set S
+matches a planted role with bundle E when |S ∩ E| / |S ∪ E| >= --role-jaccard
+(1 means the same set). Recall = planted roles matched by at least one set /
+planted roles. Precision = sets matching at least one planted role / sets.
+
+Anomalies (anomaly). The flagged assignments against the noise assignments:
+precision = flagged noise / flagged, recall = flagged noise / noise.
+
+Example:
+  autoid gen --preset medium --out /tmp/m
+  autoid ingest --workspace /tmp/w --dir /tmp/m
+  autoid run --workspace /tmp/w train predict-as-is mine anomaly
+  autoid evaluate --workspace /tmp/w --truth /tmp/m/truth`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if truthDir == "" {
+				return usageError{cmd: "evaluate", err: fmt.Errorf("--truth is required")}
+			}
+			ws, err := workspace.Open(g.workspace)
+			if err != nil {
+				return err
+			}
+			truth, err := evaluate.ReadTruth(truthDir)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			ev := evaluation{Options: opt}
+			if path, ok, err := runTable(ws, "rules", runID); err != nil {
+				return err
+			} else if ok {
+				rules, err := evaluate.ReadRules(ctx, path)
+				if err != nil {
+					return err
+				}
+				rep, err := evaluate.Rules(truth, rules, opt)
+				if err != nil {
+					return fmt.Errorf("--rule-min-confidence: %w", err)
+				}
+				ev.Rules = &rep
+			}
+			if path, ok, err := runTable(ws, "roles", runID); err != nil {
+				return err
+			} else if ok {
+				roles, err := evaluate.ReadRoles(ctx, path)
+				if err != nil {
+					return err
+				}
+				rep := evaluate.Roles(truth, roles, opt)
+				ev.Roles = &rep
+			}
+			if path, ok, err := runTable(ws, "anomalies", runID); err != nil {
+				return err
+			} else if ok {
+				flagged, err := evaluate.ReadAnomalies(ctx, path)
+				if err != nil {
+					return err
+				}
+				rep := evaluate.Anomalies(truth, flagged)
+				ev.Anomalies = &rep
+			}
+			if ev.Rules == nil && ev.Roles == nil && ev.Anomalies == nil {
+				return fmt.Errorf("no run has rules, roles or anomalies: run train, mine and anomaly first")
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ev)
+			}
+			writeEvaluation(g.stdout, ev)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&truthDir, "truth", "", "the ground truth folder (DIR/truth of autoid gen; required)")
+	f.StringVar(&runID, "run", "", "the run to evaluate (default: the newest run with each table)")
+	f.Float64Var(&opt.MinRuleConfidence, "rule-min-confidence", opt.MinRuleConfidence, "confidence a rule needs to recover a planted (antecedent, entitlement) pair")
+	f.Float64Var(&opt.RoleJaccard, "role-jaccard", opt.RoleJaccard, "Jaccard similarity of entitlement sets at which a mined role matches a planted one")
+	f.BoolVar(&asJSON, "json", false, "print the figures as JSON")
+	return cmd
+}
+
+// runTable returns the path of a run table: of run runID when given (ok
+// false when that run lacks it), else of the newest run that has it.
+func runTable(ws *workspace.Workspace, table, runID string) (string, bool, error) {
+	if runID == "" {
+		run, err := ws.LatestRunWith(table)
+		if err != nil {
+			return "", false, nil
+		}
+		return run.TablePath(table), true, nil
+	}
+	run, m, err := ws.Run(runID)
+	if err != nil {
+		return "", false, err
+	}
+	if _, ok := m.Tables[table]; !ok {
+		return "", false, nil
+	}
+	return run.TablePath(table), true, nil
+}
+
+func writeEvaluation(w io.Writer, ev evaluation) {
+	if r := ev.Rules; r != nil {
+		fmt.Fprintf(w, "rules (train): %d of %d planted rules recovered (recall %.4f); %d of %d pairs (recall %.4f), %d by the planted antecedent itself; rule confidence >= %g\n",
+			r.Recovered, r.Planted, r.Recall(), r.RecoveredPairs, r.PlantedPairs, r.PairRecall(), r.Exact, ev.Options.MinRuleConfidence)
+	}
+	if r := ev.Roles; r != nil {
+		fmt.Fprintf(w, "roles (mine): recall %.4f (%d of %d planted roles matched, %d exactly), precision %.4f (%d of %d entitlement sets match); %d mined roles, %d birthright-only; Jaccard >= %g\n",
+			r.Recall(), r.Matched, r.Planted, r.Exact, r.Precision(), r.TrueSets, r.Sets, r.MinedRoles, r.BirthrightRoles, ev.Options.RoleJaccard)
+	}
+	if r := ev.Anomalies; r != nil {
+		fmt.Fprintf(w, "anomalies (anomaly): recall %.4f (%d of %d noise assignments flagged), precision %.4f (%d of %d flagged are noise)\n",
+			r.Recall(), r.TruePositives, r.Noise, r.Precision(), r.TruePositives, r.Flagged)
+	}
+}

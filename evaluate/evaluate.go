@@ -1,0 +1,298 @@
+// Package evaluate measures the analysis jobs against the ground truth that
+// `autoid gen` plants: how many planted rules train recovers, how many
+// planted roles mine recovers, and how many noise assignments anomaly
+// flags. The measures are pure functions of the truth and the job outputs;
+// reading them from files is separate (truth.go, tables.go).
+//
+// Definitions (also in `autoid evaluate --help` and benchmarks/README.md):
+//
+//   - Rules. A planted rule grants its bundle E to the identities carrying
+//     its antecedent A. The pair (A, e), e in E, is recovered when the rules
+//     table holds a rule P -> e with P ⊆ A (A itself, or a subset that
+//     stemming kept in its place) and confidence >= MinRuleConfidence. A
+//     planted rule is recovered when all its pairs are.
+//   - Roles. Birthright entitlements (truth/birthright.csv) are removed from
+//     every mined role's entitlement set; a mined role left with none is a
+//     birthright role and takes no further part. Mined roles are compared as
+//     entitlement sets: several roles (policies) with the same set count as
+//     one set. A mined set S matches a planted role with bundle E when
+//     |S ∩ E| / |S ∪ E| >= RoleJaccard (1 = the same set). Recall = planted
+//     roles matched by at least one mined set / planted roles; precision =
+//     mined sets that match at least one planted role / mined sets.
+//   - Anomalies. The flagged assignments (usr_id, ent_id) against the noise
+//     assignments of the truth: precision = flagged noise / flagged, recall
+//     = flagged noise / noise.
+package evaluate
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/autoid-oss/autoid/mining"
+)
+
+// PlantedRule is one rule of the ground truth: identities carrying all
+// Items hold each of Ents with probability FireProb.
+type PlantedRule struct {
+	ID       string
+	Items    []string // encoded items, sorted by bytes
+	Ents     []string // ent_ids, sorted by bytes
+	Members  int64
+	FireProb float64
+}
+
+// Pair is one assignment.
+type Pair struct{ Usr, Ent string }
+
+// Truth is the ground truth of a generated company.
+type Truth struct {
+	Rules      []PlantedRule
+	Noise      []Pair
+	Birthright map[string]bool // ent_id -> true
+}
+
+// Rule is a stemmed rule of the rules table.
+type Rule struct {
+	Ent             string
+	Items           []string // sorted by bytes
+	Freq, Frequnion int64
+}
+
+// Role is a mined role of the roles table.
+type Role struct {
+	ID     string
+	Policy []string
+	Ents   []string
+}
+
+// Options are the matching thresholds.
+type Options struct {
+	// MinRuleConfidence: the confidence a rule P -> e (P ⊆ A) needs for the
+	// planted pair (A, e) to count as recovered. Default 0.75 (the High
+	// band: the planted assignments score High).
+	MinRuleConfidence float64
+	// RoleJaccard: the Jaccard similarity of entitlement sets at which a
+	// mined role matches a planted one. Default 0.8.
+	RoleJaccard float64
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options { return Options{MinRuleConfidence: 0.75, RoleJaccard: 0.8} }
+
+// RuleReport says how many planted rules train recovered.
+type RuleReport struct {
+	Planted, Recovered           int // planted rules, those with every pair recovered
+	PlantedPairs, RecoveredPairs int // (antecedent, entitlement) pairs
+	// Exact: recovered pairs whose rule is the planted antecedent itself
+	// (not a subset kept by stemming).
+	Exact int
+}
+
+// Recall is Recovered / Planted (0 when nothing was planted).
+func (r RuleReport) Recall() float64 { return ratio(r.Recovered, r.Planted) }
+
+// PairRecall is RecoveredPairs / PlantedPairs.
+func (r RuleReport) PairRecall() float64 { return ratio(r.RecoveredPairs, r.PlantedPairs) }
+
+// RoleReport says how many planted roles mine recovered.
+type RoleReport struct {
+	Planted, Matched int // planted roles; those matched by a mined set
+	// MinedRoles: rows of the roles table; BirthrightRoles: of them, with
+	// only birthright entitlements; Sets: distinct entitlement sets of the
+	// others; TrueSets: sets matching a planted role.
+	MinedRoles, BirthrightRoles, Sets, TrueSets int
+	// Exact: planted roles whose bundle is exactly a mined set.
+	Exact int
+}
+
+// Recall is Matched / Planted.
+func (r RoleReport) Recall() float64 { return ratio(r.Matched, r.Planted) }
+
+// Precision is TrueSets / Sets.
+func (r RoleReport) Precision() float64 { return ratio(r.TrueSets, r.Sets) }
+
+// AnomalyReport compares the flagged assignments with the planted noise.
+type AnomalyReport struct {
+	Noise, Flagged, TruePositives int
+}
+
+// Recall is TruePositives / Noise.
+func (r AnomalyReport) Recall() float64 { return ratio(r.TruePositives, r.Noise) }
+
+// Precision is TruePositives / Flagged.
+func (r AnomalyReport) Precision() float64 { return ratio(r.TruePositives, r.Flagged) }
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// subsetOf reports whether the sorted list p is a subset of the sorted
+// list a.
+func subsetOf(p, a []string) bool {
+	j := 0
+	for _, x := range p {
+		for j < len(a) && a[j] < x {
+			j++
+		}
+		if j == len(a) || a[j] != x {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+// Rules measures how many planted rules the stemmed rules recover.
+func Rules(t *Truth, rules []Rule, opt Options) (RuleReport, error) {
+	minConf, err := mining.RatioOf(opt.MinRuleConfidence)
+	if err != nil {
+		return RuleReport{}, err
+	}
+	byEnt := map[string][]*Rule{}
+	for i := range rules {
+		r := &rules[i]
+		if r.Freq > 0 && minConf.AtLeast(r.Frequnion, r.Freq) {
+			byEnt[r.Ent] = append(byEnt[r.Ent], r)
+		}
+	}
+	var rep RuleReport
+	rep.Planted = len(t.Rules)
+	for _, pr := range t.Rules {
+		all := true
+		for _, e := range pr.Ents {
+			rep.PlantedPairs++
+			found, exact := false, false
+			for _, r := range byEnt[e] {
+				if subsetOf(r.Items, pr.Items) {
+					found = true
+					exact = exact || len(r.Items) == len(pr.Items)
+				}
+			}
+			if found {
+				rep.RecoveredPairs++
+			} else {
+				all = false
+			}
+			if exact {
+				rep.Exact++
+			}
+		}
+		if all {
+			rep.Recovered++
+		}
+	}
+	return rep, nil
+}
+
+// jaccard is |a ∩ b| / |a ∪ b| of sorted, duplicate-free lists.
+func jaccard(a, b []string) float64 {
+	i, j, inter := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			inter++
+			i++
+			j++
+		}
+	}
+	union := len(a) + len(b) - inter
+	if union == 0 {
+		return 1
+	}
+	return float64(inter) / float64(union)
+}
+
+// Roles measures how many planted roles the mined roles recover.
+func Roles(t *Truth, roles []Role, opt Options) RoleReport {
+	rep := RoleReport{Planted: len(t.Rules), MinedRoles: len(roles)}
+	sets := map[string][]string{}
+	for _, r := range roles {
+		var s []string
+		for _, e := range r.Ents {
+			if !t.Birthright[e] {
+				s = append(s, e)
+			}
+		}
+		if len(s) == 0 {
+			rep.BirthrightRoles++
+			continue
+		}
+		slices.Sort(s)
+		s = slices.Compact(s)
+		sets[strings.Join(s, "\x00")] = s
+	}
+	rep.Sets = len(sets)
+	// Index the planted bundles by entitlement: a set can only match a
+	// bundle it shares an entitlement with.
+	byEnt := map[string][]int{}
+	bundles := make([][]string, len(t.Rules))
+	for i, pr := range t.Rules {
+		b := slices.Clone(pr.Ents)
+		slices.Sort(b)
+		bundles[i] = slices.Compact(b)
+		for _, e := range bundles[i] {
+			byEnt[e] = append(byEnt[e], i)
+		}
+	}
+	matched := make([]bool, len(t.Rules))
+	exact := make([]bool, len(t.Rules))
+	for _, s := range sets {
+		hit := false
+		seen := map[int]bool{}
+		for _, e := range s {
+			for _, i := range byEnt[e] {
+				if seen[i] {
+					continue
+				}
+				seen[i] = true
+				if j := jaccard(s, bundles[i]); j >= opt.RoleJaccard {
+					hit = true
+					matched[i] = true
+					if j == 1 {
+						exact[i] = true
+					}
+				}
+			}
+		}
+		if hit {
+			rep.TrueSets++
+		}
+	}
+	for i := range matched {
+		if matched[i] {
+			rep.Matched++
+		}
+		if exact[i] {
+			rep.Exact++
+		}
+	}
+	return rep
+}
+
+// Anomalies compares the flagged assignments with the planted noise.
+func Anomalies(t *Truth, flagged []Pair) AnomalyReport {
+	noise := make(map[Pair]bool, len(t.Noise))
+	for _, p := range t.Noise {
+		noise[p] = true
+	}
+	rep := AnomalyReport{Noise: len(noise)}
+	seen := make(map[Pair]bool, len(flagged))
+	for _, p := range flagged {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		rep.Flagged++
+		if noise[p] {
+			rep.TruePositives++
+		}
+	}
+	return rep
+}
