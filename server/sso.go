@@ -64,7 +64,7 @@ func (s *Server) ssoRoutes() []route {
 		{Method: "GET", Path: "/api/sso/start", Access: public(), Tag: "SSO",
 			Summary: "Start single sign-on: a redirect to the OpenID Connect issuer (501 when SSO is not configured)", Handle: s.ssoStart},
 		{Method: "GET", Path: "/api/sso/finish", Access: public(), Tag: "SSO",
-			Summary: "Finish single sign-on (the issuer's redirect with code and state): the user and a token, as login answers",
+			Summary:  "Finish single sign-on (the issuer's redirect with code and state): the user and a token, as login answers",
 			Response: loginResponse{}, Handle: s.ssoFinish},
 		{Method: "GET", Path: "/api/slo/logout", Access: users(), Tag: "SSO",
 			Summary: "Sign out of single sign-on: the issuer's end-session URL", Response: logoutResponse{}, Handle: s.ssoLogout},
