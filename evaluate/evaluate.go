@@ -21,7 +21,8 @@
 //     mined sets that match at least one planted role / mined sets.
 //   - Anomalies. The flagged assignments (usr_id, ent_id) against the noise
 //     assignments of the truth: precision = flagged noise / flagged, recall
-//     = flagged noise / noise.
+//     = flagged noise / noise. Reported besides: the recall on the noise
+//     assignments of entitlements that some planted rule grants.
 package evaluate
 
 import (
@@ -114,7 +115,15 @@ func (r RoleReport) Precision() float64 { return ratio(r.TrueSets, r.Sets) }
 // AnomalyReport compares the flagged assignments with the planted noise.
 type AnomalyReport struct {
 	Noise, Flagged, TruePositives int
+	// PlantedNoise: the noise assignments on entitlements that some
+	// planted rule grants (the others are held by noise alone, so no
+	// holder population explains them); PlantedTruePositives: of them,
+	// flagged.
+	PlantedNoise, PlantedTruePositives int
 }
+
+// PlantedRecall is PlantedTruePositives / PlantedNoise.
+func (r AnomalyReport) PlantedRecall() float64 { return ratio(r.PlantedTruePositives, r.PlantedNoise) }
 
 // Recall is TruePositives / Noise.
 func (r AnomalyReport) Recall() float64 { return ratio(r.TruePositives, r.Noise) }
@@ -278,11 +287,22 @@ func Roles(t *Truth, roles []Role, opt Options) RoleReport {
 
 // Anomalies compares the flagged assignments with the planted noise.
 func Anomalies(t *Truth, flagged []Pair) AnomalyReport {
+	granted := map[string]bool{}
+	for _, r := range t.Rules {
+		for _, e := range r.Ents {
+			granted[e] = true
+		}
+	}
 	noise := make(map[Pair]bool, len(t.Noise))
 	for _, p := range t.Noise {
 		noise[p] = true
 	}
 	rep := AnomalyReport{Noise: len(noise)}
+	for p := range noise {
+		if granted[p.Ent] {
+			rep.PlantedNoise++
+		}
+	}
 	seen := make(map[Pair]bool, len(flagged))
 	for _, p := range flagged {
 		if seen[p] {
@@ -292,6 +312,9 @@ func Anomalies(t *Truth, flagged []Pair) AnomalyReport {
 		rep.Flagged++
 		if noise[p] {
 			rep.TruePositives++
+			if granted[p.Ent] {
+				rep.PlantedTruePositives++
+			}
 		}
 	}
 	return rep

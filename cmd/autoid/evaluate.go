@@ -47,7 +47,10 @@ matches a planted role with bundle E when |S ∩ E| / |S ∪ E| >= --role-jaccar
 planted roles. Precision = sets matching at least one planted role / sets.
 
 Anomalies (anomaly). The flagged assignments against the noise assignments:
-precision = flagged noise / flagged, recall = flagged noise / noise.
+precision = flagged noise / flagged, recall = flagged noise / noise. Also
+shown: the recall on the noise assignments of entitlements that some planted
+rule grants (noise on an entitlement no rule grants has no population of
+explained holders to stand out from).
 
 Example:
   autoid gen --preset medium --out /tmp/m
@@ -153,7 +156,7 @@ func writeEvaluation(w io.Writer, ev evaluation) {
 			r.Recall(), r.Matched, r.Planted, r.Exact, r.Precision(), r.TrueSets, r.Sets, r.MinedRoles, r.BirthrightRoles, ev.Options.RoleJaccard)
 	}
 	if r := ev.Anomalies; r != nil {
-		fmt.Fprintf(w, "anomalies (anomaly): recall %.4f (%d of %d noise assignments flagged), precision %.4f (%d of %d flagged are noise)\n",
-			r.Recall(), r.TruePositives, r.Noise, r.Precision(), r.TruePositives, r.Flagged)
+		fmt.Fprintf(w, "anomalies (anomaly): recall %.4f (%d of %d noise assignments flagged), precision %.4f (%d of %d flagged are noise); on entitlements a planted rule grants: recall %.4f (%d of %d)\n",
+			r.Recall(), r.TruePositives, r.Noise, r.Precision(), r.TruePositives, r.Flagged, r.PlantedRecall(), r.PlantedTruePositives, r.PlantedNoise)
 	}
 }

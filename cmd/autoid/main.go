@@ -113,6 +113,7 @@ Typical use:
 		newGenCmd(g),
 		newMigrateCmd(g),
 		newServeCmd(g),
+		newEvaluateCmd(g),
 	)
 	return root
 }
