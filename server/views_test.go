@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/pipeline"
@@ -699,4 +702,116 @@ func hasDup(list []string) bool {
 		seen[v] = true
 	}
 	return false
+}
+
+// pgServer is a server over a fresh schema of TEST_DATABASE_URL with the
+// workspace's latest run loaded; the test skips without the variable
+// (fails under CI=true).
+func pgServer(t *testing.T, wsDir string) *testServer {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set")
+		}
+		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL comparison")
+	}
+	ctx := context.Background()
+	schema := fmt.Sprintf("views_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(context.Background(), base); err == nil {
+			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	dsn := base + sep + "search_path=" + schema
+	ws, err := workspace.Open(wsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.NewRegistry().Run(ctx, ws, pipeline.Options{Jobs: []string{"load", "create-assignment-index"}, Out: io.Discard, DatabaseURL: dsn}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, dsn, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := EnsureAdmin(ctx, db, testAdmin, testPassword, testArgon2); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: db, WorkspaceDir: wsDir, Argon2: testArgon2, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, srv: srv, db: db, cfg: srv.cfg}
+	ts.adminToken = ts.token(testAdmin)
+	return ts
+}
+
+// The query views answer byte for byte the same from the embedded store
+// and from PostgreSQL on the showcase data.
+func TestViewsSameOnPostgres(t *testing.T) {
+	lite := showcaseServer(t)
+	pg := pgServer(t, lite.cfg.WorkspaceDir)
+	recs := map[string]any{"confidenceThreshold": 0.1, "maxResults": 1000, "offset": 0, "userAttributes": []string{
+		"0E_USR_MANAGER_ID_gregory.suhr", "13_USR_DEPARTMENT_NAME_Facilities Area A", "0C_CHIEF_YES_NO_No",
+		"0C_MANAGER_NAME_Gregory Suhr", "0C_USR_EMP_TYPE_Employee", "13_USR_DEPARTMENT_NAME_Wireless Operations"}}
+	cityFilter := map[string]any{"filters": []map[string]any{{"type": "user", "attribute": "CITY", "value": []string{"Jacksonville", "Akron"}}}}
+	now := time.Now().UTC()
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/companyview", nil},
+		{"GET", "/api/companyview/allEntitlementsAvgGroups", nil},
+		{"GET", "/api/companyview/mostCriticalEntitlements?limit=50", nil},
+		{"GET", "/api/companyview/assignmentStats?assignmentLimit=20", nil},
+		{"GET", fmt.Sprintf("/api/companyview/assignmentHistConfSummary/%d/%d", now.Year(), int(now.Month())), nil},
+		{"POST", "/api/userDetails", map[string]any{"employeeId": "aaron.fischer"}},
+		{"POST", "/api/userDetails", map[string]any{"employeeId": "jesse.heredia", "sortDir": "desc", "pageSize": 5, "lastEntitlementId": "Web_Z"}},
+		{"POST", "/api/userDetails/hrData", map[string]any{"employeeId": "aaron.fischer"}},
+		{"POST", "/api/userDetails/search", map[string]any{"username": "aa"}},
+		{"POST", "/api/userDetails/drivingFactor", map[string]any{"entitlement": "AccessType : XMLP_ADMIN"}},
+		{"POST", "/api/userDetails/distinct", map[string]any{"pageSize": 50, "city": "A"}},
+		{"POST", "/api/userDetails/autoAction", map[string]any{"action": "certifyAccess", "entId": "AccessType : XMLP_ADMIN", "thresholds": map[string]any{"gte": 0.5}}},
+		{"POST", "/api/userDetails/autoAction", map[string]any{"action": "addAccess", "usrId": "aaron.fischer"}},
+		{"POST", "/api/singleViewWithApp/employees", map[string]any{"employeeId": "aaron.fischer", "pageSize": "5"}},
+		{"GET", "/api/applications", nil},
+		{"GET", "/api/applications/search?q=a", nil},
+		{"POST", "/api/applications/SAP", cityFilter},
+		{"POST", "/api/applications/SAP/assignments?sortBy=confidence&pageSize=300", cityFilter},
+		{"GET", "/api/entitlements/search?q=web", nil},
+		{"POST", "/api/entitlements/stats?by=supervisor", map[string]any{"ownerId": "sarah.cary", "isUserEntitlementsIncluded": true}},
+		{"POST", "/api/entitlements/stats?by=roleOwner", map[string]any{"ownerId": "julie.yee", "filters": []map[string]any{{"type": "app_id", "group": "criticality", "value": "Essential"}}}},
+		{"GET", "/api/entitlements/id/" + url.PathEscape("AccessType : XMLP_ADMIN"), nil},
+		{"GET", "/api/entitlements/unscored?by=supervisor&user=sarah.cary", nil},
+		{"GET", "/api/entitlements/distinct", nil},
+		{"GET", "/api/entitlements/recommendations", recs},
+		{"POST", "/api/assignments", map[string]any{"pageSize": 2000, "cursor": "WyJhYXJvbi5maXNjaGVyIiwiV0VCX3VzZXJfU2hhcmVkX0VkaXRfQURNSU5fSUkiXQ=="}},
+		{"GET", "/api/rules/info?by=appOwner&user=derick.hui", nil},
+		{"GET", "/api/rules?pageSize=200&filter=" + url.QueryEscape(`{"medConfidence":true,"app_id":["SAP"]}`), nil},
+		{"GET", "/api/filters/owner?by=supervisor&user=sarah.cary", nil},
+		{"GET", "/api/filters/app?id=SAP", nil},
+		{"POST", "/api/roles/export", map[string]any{"usrId": "jesse.heredia"}},
+		{"POST", "/api/report", map[string]any{"reportType": "RecommendPredictions"}},
+	} {
+		a := lite.do(c.method, c.path, c.body, bearer(lite.adminToken))
+		b := pg.do(c.method, c.path, c.body, bearer(pg.adminToken))
+		if a.Code != 200 || a.Code != b.Code || a.Body.String() != b.Body.String() {
+			t.Errorf("%s %s: embedded %d, PostgreSQL %d:\n%.300s\n%.300s", c.method, c.path, a.Code, b.Code, a.Body, b.Body)
+		}
+	}
 }
