@@ -667,6 +667,44 @@ func TestViewsShowcase(t *testing.T) {
 		ts.call(t, admin, "POST", "/api/roles/delete", map[string]any{"role_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "status": "active"}, 404, nil)
 	})
 
+	t.Run("user endpoints", func(t *testing.T) {
+		var hr hrDataBody
+		ts.call(t, admin, "POST", "/api/userDetails/hrData", map[string]string{"employeeId": "aaron.fischer"}, 200, &hr)
+		if hr.DisplayName == nil || *hr.DisplayName != "Aaron Fischer" || len(hr.User) != 13 || hr.User[0].ID != "DEPARTMENT" {
+			t.Errorf("hrData %+v", hr)
+		}
+		var found searchBody
+		ts.call(t, admin, "POST", "/api/userDetails/search", map[string]string{"username": "SARAH.C"}, 200, &found)
+		if len(found.Values) != 1 || found.Values[0].User != "sarah.cary" || found.Values[0].IsSupervisor != "true" {
+			t.Errorf("search %+v", found)
+		}
+		var sv singleViewBody
+		ts.call(t, admin, "POST", "/api/singleViewWithApp/employees", map[string]string{"employeeId": "aaron.fischer", "includeLastAccessed": "true", "pageSize": "5"}, 200, &sv)
+		if sv.High+sv.Medium+sv.Low != 8 || len(sv.UserEntt) != 5 || sv.EntitlementsCount != 10 || sv.EntitlementsRemainingCount != 5 || sv.AvgScore == nil {
+			t.Errorf("single view %+v", sv)
+		}
+		var all, essential entStatsBody
+		ts.call(t, admin, "POST", "/api/entitlements/stats?by=roleOwner", map[string]any{"ownerId": "julie.yee"}, 200, &all)
+		ts.call(t, admin, "POST", "/api/entitlements/stats?by=roleOwner", map[string]any{"ownerId": "julie.yee", "isHighRiskOnly": true,
+			"filters": []map[string]any{{"type": "app_id", "group": "criticality", "value": "Essential"}}}, 200, &essential)
+		if all.TotalEntitlements == 0 || essential.TotalEntitlements >= all.TotalEntitlements {
+			t.Errorf("stats: %d, high risk essential %d", all.TotalEntitlements, essential.TotalEntitlements)
+		}
+		for _, e := range essential.Entitlements {
+			if e.HighRisk == nil || *e.HighRisk != "High" {
+				t.Errorf("high-risk filter kept %+v", e)
+			}
+		}
+		wantError(t, ts.do("POST", "/api/entitlements/stats?by=roleOwner", map[string]any{"ownerId": "julie.yee", "filters": []map[string]any{{"type": "nope", "group": "x", "value": "y"}}}, bearer(admin)), 400, "filters[0]")
+		e := wantError(t, ts.do("POST", "/api/userDetails", map[string]string{"employeeId": "nobody.here"}, bearer(admin)), 404, "user")
+		if !strings.Contains(e.Error.Message, "nobody.here") {
+			t.Errorf("message %q", e.Error.Message)
+		}
+		wantError(t, ts.do("POST", "/api/assignments", map[string]any{"cursor": "bm90IGpzb24="}, bearer(admin)), 400, "cursor")
+		wantError(t, ts.do("GET", "/api/rules?cursor=WyJhIl0=", nil, bearer(admin)), 400, "cursor")
+		wantError(t, ts.do("POST", "/api/userDetails/drivingFactor", map[string]string{"entitlement": "nope"}, bearer(admin)), 404, "entitlement")
+	})
+
 	t.Run("report", func(t *testing.T) {
 		var out struct {
 			Rows []map[string]any `json:"rows"`
@@ -678,6 +716,12 @@ func TestViewsShowcase(t *testing.T) {
 		ts.call(t, admin, "POST", "/api/report", map[string]any{"reportType": "AnomalyReport"}, 200, &out)
 		if len(out.Rows) != 3714 {
 			t.Errorf("%d anomalies", len(out.Rows))
+		}
+		for _, kind := range []string{"RoleMining", "RecommendPredictions", "AutomaticRecertificationFeed"} {
+			ts.call(t, admin, "POST", "/api/report", map[string]any{"reportType": kind}, 200, &out)
+			if kind != "AutomaticRecertificationFeed" && len(out.Rows) == 0 {
+				t.Errorf("%s: no rows", kind)
+			}
 		}
 		wantError(t, ts.do("POST", "/api/report", map[string]any{"reportType": "FullOutputFeed", "fields": []string{"nope"}}, bearer(admin)), 400, "fields")
 		wantError(t, ts.do("POST", "/api/report", map[string]any{"reportType": "Nope"}, bearer(admin)), 400, "reportType")
