@@ -107,6 +107,7 @@ Typical use:
 		newDemoCmd(g),
 		newIngestCmd(g),
 		newRunCmd(g),
+		newJobsCmd(g),
 		newExportCmd(g),
 		newTablesCmd(g),
 		newFimCmd(g),
