@@ -41,7 +41,12 @@ func readCSV(ctx context.Context, path string, r io.Reader, opts ReadOptions, fn
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	ch := &chunker{r: r, size: opts.BatchBytes}
+	// Parsed blocks go back to the chunker: the parser copies what it keeps
+	// (or hands rows to opts.Row, which must not keep them), so ten million
+	// rows reuse a few blocks instead of allocating (and faulting in) the
+	// whole file again.
+	free := make(chan []byte, 2*opts.Workers+2)
+	ch := &chunker{r: r, size: opts.BatchBytes, free: free}
 	header, err := ch.header(path)
 	if err != nil {
 		return nil, err
@@ -107,11 +112,14 @@ func readCSV(ctx context.Context, path string, r io.Reader, opts ReadOptions, fn
 					slot(j.seq) <- result{err: err}
 					continue
 				}
-				b := parseCSVBlock(path, header, j.data, j.line)
+				b, err := parseCSVBlock(path, header, j.data, j.line, opts.Row)
 				b.Seq = j.seq
 				b.Bytes = len(j.data)
-				var err error
-				if opts.Transform != nil {
+				select {
+				case free <- j.data[:0]:
+				default:
+				}
+				if err == nil && opts.Transform != nil {
 					err = opts.Transform(b)
 				}
 				slot(j.seq) <- result{b: b, err: err}
@@ -158,6 +166,7 @@ type chunker struct {
 	carry []byte // bytes after the last boundary of the previous block
 	line  int64  // line number of the first byte of carry
 	eof   bool
+	free  chan []byte // blocks the parser is done with
 }
 
 func (c *chunker) fill(buf []byte) ([]byte, error) {
@@ -247,7 +256,17 @@ func (c *chunker) next(path string) ([]byte, int64, error) {
 	if len(c.carry) > size/2 {
 		size = 2 * len(c.carry)
 	}
-	buf := make([]byte, len(c.carry), size)
+	var buf []byte
+	select {
+	case b := <-c.free:
+		if cap(b) >= size {
+			buf = b[:len(c.carry)]
+		}
+	default:
+	}
+	if buf == nil {
+		buf = make([]byte, len(c.carry), size)
+	}
 	copy(buf, c.carry)
 	line := c.line
 	for {
@@ -430,11 +449,16 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 	return newlines, nil
 }
 
-// parseCSVBlock parses a block of whole records into a batch.
-func parseCSVBlock(path string, header []string, data []byte, line int64) *RawBatch {
+// parseCSVBlock parses a block of whole records into a batch. With row
+// set, each taken row goes to row instead of the columns (which stay
+// empty); b.Lines is filled either way.
+func parseCSVBlock(path string, header []string, data []byte, line int64, row func(*RawBatch, int64, [][]byte) error) (*RawBatch, error) {
 	ncol := len(header)
 	b := &RawBatch{File: path, Header: header, Columns: make([]Column, ncol)}
 	rowsHint := bytes.Count(data, []byte{'\n'}) + 1
+	if row != nil {
+		b.Columns = nil
+	}
 	for i := range b.Columns {
 		b.Columns[i].reset(rowsHint, 2*len(data)/ncol+16)
 	}
@@ -517,6 +541,13 @@ func parseCSVBlock(path string, header []string, data []byte, line int64) *RawBa
 				continue
 			}
 		}
+		if row != nil {
+			if err := row(b, recLine, fields); err != nil {
+				return b, err
+			}
+			b.Lines = append(b.Lines, recLine)
+			continue
+		}
 		for i, f := range fields {
 			c := &b.Columns[i]
 			c.Data = append(c.Data, f...)
@@ -524,5 +555,5 @@ func parseCSVBlock(path string, header []string, data []byte, line int64) *RawBa
 		}
 		b.Lines = append(b.Lines, recLine)
 	}
-	return b
+	return b, nil
 }

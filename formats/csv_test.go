@@ -19,14 +19,43 @@ type parsed struct {
 }
 
 func parseString(t testing.TB, content string, batchBytes int) (parsed, error) {
+	return parseStringMode(t, content, batchBytes, false)
+}
+
+// parseStringMode reads content with the text columns, or with
+// ReadOptions.Row when rowMode is set (the rows then come from the
+// callback's copies).
+func parseStringMode(t testing.TB, content string, batchBytes int, rowMode bool) (parsed, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "in.csv")
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var p parsed
-	h, err := ReadCSV(context.Background(), path, ReadOptions{BatchBytes: batchBytes, Workers: 2}, func(b *RawBatch) error {
-		for i := 0; i < b.Rows(); i++ {
+	opts := ReadOptions{BatchBytes: batchBytes, Workers: 2}
+	if rowMode {
+		opts.Row = func(b *RawBatch, line int64, fields [][]byte) error {
+			rows, _ := b.Payload.([][]string)
+			row := make([]string, len(fields))
+			for i, f := range fields {
+				row[i] = string(f)
+			}
+			b.Payload = append(rows, row)
+			return nil
+		}
+	}
+	h, err := ReadCSV(context.Background(), path, opts, func(b *RawBatch) error {
+		if rowMode {
+			if b.Columns != nil {
+				t.Errorf("row mode: batch has %d text columns", len(b.Columns))
+			}
+			rows, _ := b.Payload.([][]string)
+			if len(rows) != b.Rows() {
+				t.Errorf("row mode: %d rows in the callback, %d lines", len(rows), b.Rows())
+			}
+			p.rows = append(p.rows, rows...)
+		}
+		for i := 0; i < b.Rows() && !rowMode; i++ {
 			row := make([]string, len(b.Columns))
 			for c := range b.Columns {
 				row[c] = string(b.Columns[c].Value(i))
@@ -179,8 +208,14 @@ func FuzzReadCSV(f *testing.F) {
 		if bb < 1 || bb > 64 {
 			bb = 1 + (bb&63+64)%64
 		}
-		// Arbitrary input: must not panic.
-		_, _ = parseString(t, "h1,h2\n"+a+b+c, bb)
+		// Arbitrary input: must not panic, and the row callback sees
+		// exactly the rows, lines and rejects of the text columns.
+		in := "h1,h2\n" + a + b + c
+		pc, errc := parseString(t, in, bb)
+		pr, errr := parseStringMode(t, in, bb, true)
+		if (errc == nil) != (errr == nil) || !reflect.DeepEqual(pc, pr) {
+			t.Fatalf("row mode differs: %+v (%v) vs %+v (%v)", pr, errr, pc, errc)
+		}
 		if !utf8.ValidString(a) || !utf8.ValidString(b) || !utf8.ValidString(c) {
 			return
 		}
@@ -193,4 +228,30 @@ func FuzzReadCSV(f *testing.F) {
 			t.Fatalf("round trip: got %q rejects %v, want %q", p.rows, p.rejects, recs[1:])
 		}
 	})
+}
+
+// TestReadCSVRowModeManyBlocks reads a file of many small blocks (so that
+// block buffers are recycled many times) in both modes and checks that
+// every row comes back intact and in order.
+func TestReadCSVRowModeManyBlocks(t *testing.T) {
+	recs := [][]string{{"usr_id", "ent_id", "note"}}
+	for i := 0; i < 5000; i++ {
+		note := strings.Repeat("x", i%37)
+		if i%11 == 0 {
+			note = "quoted, \"with\"\nnewline " + note
+		}
+		recs = append(recs, []string{"u" + strings.Repeat("9", i%7) + string(rune('a'+i%26)), "e" + string(rune('A'+i%26)), note})
+	}
+	content := encodeCSV(recs)
+	for _, rowMode := range []bool{false, true} {
+		for _, bb := range []int{1, 97, 4096} {
+			p, err := parseStringMode(t, content, bb, rowMode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p.rows, recs[1:]) || len(p.rejects) > 0 {
+				t.Fatalf("rowMode %v, block %d: %d rows (want %d), %d rejects", rowMode, bb, len(p.rows), len(recs)-1, len(p.rejects))
+			}
+		}
+	}
 }

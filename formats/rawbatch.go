@@ -120,4 +120,13 @@ type ReadOptions struct {
 	// Transform, when set, runs on each parsed batch in a worker goroutine,
 	// before batches are delivered in order. It must only read shared state.
 	Transform func(*RawBatch) error
+	// Row, when set, replaces the text columns of CSV batches: the parser
+	// calls it in its worker goroutine for each row it takes, in file order
+	// within the batch, with the row's line and fields, and leaves
+	// b.Columns nil (b.Lines is still filled; cap(b.Lines) is a hint of
+	// the batch's rows). The fields alias the parser's buffers and are
+	// valid only during the call. Row keeps its results in b.Payload; an
+	// error fails the read. Like Transform, it must only read shared state.
+	// Other formats ignore Row and fill the columns.
+	Row func(b *RawBatch, line int64, fields [][]byte) error
 }

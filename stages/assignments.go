@@ -150,55 +150,75 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 			}
 		}
 	}
-	transform := func(b *formats.RawBatch) error {
+	// add resolves one row into the batch's chunk; the CSV parser calls it
+	// per row (no text columns built), the other formats through transform.
+	add := func(b *formats.RawBatch, line int64, fields [][]byte) error {
 		once.Do(func() { setup(b) })
 		if headerErr != nil {
 			return headerErr
 		}
-		n := b.Rows()
-		ch := &assignChunk{u: make([]int32, 0, n), e: make([]int32, 0, n), lastUsed: make([]int64, 0, n), lines: make([]int64, 0, n)}
-		for range extraIdx {
-			ch.extra = append(ch.extra, formats.NewColumn())
+		ch, _ := b.Payload.(*assignChunk)
+		if ch == nil {
+			n := max(cap(b.Lines), 16)
+			ch = &assignChunk{u: make([]int32, 0, n), e: make([]int32, 0, n), lastUsed: make([]int64, 0, n), lines: make([]int64, 0, n)}
+			for range extraIdx {
+				ch.extra = append(ch.extra, formats.NewColumn())
+			}
+			b.Payload = ch
 		}
-		uCol, eCol := &b.Columns[uc], &b.Columns[ec]
-		for r := 0; r < n; r++ {
-			uv, ev := uCol.Value(r), eCol.Value(r)
-			if len(uv) == 0 || len(ev) == 0 {
-				col := "usr_id"
-				if len(uv) > 0 {
-					col = "ent_id"
+		uv, ev := fields[uc], fields[ec]
+		if len(uv) == 0 || len(ev) == 0 {
+			col := "usr_id"
+			if len(uv) > 0 {
+				col = "ent_id"
+			}
+			ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: line, Column: col, Reason: "missing required value"})
+			return nil
+		}
+		ts := int64(nullTime)
+		if lc >= 0 {
+			if v := fields[lc]; len(v) > 0 {
+				var ok bool
+				if ts, ok = parseTimestamp(v); !ok {
+					ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: line, Column: "last_used",
+						Reason: fmt.Sprintf("not a timestamp: %q", v)})
+					return nil
 				}
-				ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: col, Reason: "missing required value"})
-				continue
-			}
-			ts := int64(nullTime)
-			if lc >= 0 {
-				if v := b.Columns[lc].Value(r); len(v) > 0 {
-					var ok bool
-					if ts, ok = parseTimestamp(v); !ok {
-						ch.rejects = append(ch.rejects, formats.Reject{File: b.File, Line: b.Lines[r], Column: "last_used",
-							Reason: fmt.Sprintf("not a timestamp: %q", v)})
-						continue
-					}
-				}
-			}
-			row := int32(len(ch.u))
-			u, en := users.lookup(uv), ents.lookup(ev)
-			if u < 0 {
-				ch.unknownU = append(ch.unknownU, unknownRef{row, append([]byte(nil), uv...)})
-			}
-			if en < 0 {
-				ch.unknownE = append(ch.unknownE, unknownRef{row, append([]byte(nil), ev...)})
-			}
-			ch.u = append(ch.u, u)
-			ch.e = append(ch.e, en)
-			ch.lastUsed = append(ch.lastUsed, ts)
-			ch.lines = append(ch.lines, b.Lines[r])
-			for k, i := range extraIdx {
-				ch.extra[k].Append(b.Columns[i].Value(r))
 			}
 		}
-		b.Payload = ch
+		row := int32(len(ch.u))
+		u, en := users.lookup(uv), ents.lookup(ev)
+		if u < 0 {
+			ch.unknownU = append(ch.unknownU, unknownRef{row, append([]byte(nil), uv...)})
+		}
+		if en < 0 {
+			ch.unknownE = append(ch.unknownE, unknownRef{row, append([]byte(nil), ev...)})
+		}
+		ch.u = append(ch.u, u)
+		ch.e = append(ch.e, en)
+		ch.lastUsed = append(ch.lastUsed, ts)
+		ch.lines = append(ch.lines, line)
+		for k, i := range extraIdx {
+			ch.extra[k].Append(fields[i])
+		}
+		return nil
+	}
+	transform := func(b *formats.RawBatch) error {
+		if b.Payload == nil && b.Columns != nil {
+			// Columns from a reader without the row callback.
+			fields := make([][]byte, len(b.Columns))
+			for r := 0; r < b.Rows(); r++ {
+				for i := range b.Columns {
+					fields[i] = b.Columns[i].Value(r)
+				}
+				if err := add(b, b.Lines[r], fields); err != nil {
+					return err
+				}
+			}
+		}
+		if b.Payload == nil {
+			b.Payload = &assignChunk{}
+		}
 		b.Columns = nil // the text is no longer needed
 		return nil
 	}
@@ -213,7 +233,7 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 	}
 	var fileIdx int32 = -1
 	prog := newProgress(log, e.Name, fileSize)
-	err := readRows(ctx, src, e, transform, func(b *formats.RawBatch) error {
+	err := readRows(ctx, src, e, add, transform, func(b *formats.RawBatch) error {
 		ch := b.Payload.(*assignChunk)
 		prog.add(b.Rows(), b.Bytes)
 		if fileIdx < 0 {

@@ -65,7 +65,7 @@ func readText(ctx context.Context, src DataSource, e formats.Entity, m Mapping) 
 	var rejects []formats.Reject
 	var cols []int // batch column -> table column
 	var fileIdx int32
-	err := readRows(ctx, src, e, nil, func(b *formats.RawBatch) error {
+	err := readRows(ctx, src, e, nil, nil, func(b *formats.RawBatch) error {
 		if t == nil {
 			out, err := resolveHeader(b.File, e, b.Header, m)
 			if err != nil {
