@@ -33,6 +33,9 @@ type stageOutput struct {
 	Run         string           `json:"run"`                  // run folder id holding the tables
 	Tables      map[string]int64 `json:"tables"`               // table -> rows
 	Generation  string           `json:"generation,omitempty"` // the entity tables it read (ingest: produced)
+	// Served is, for a serving stage, the publication the store served
+	// when it ended: a store loaded since (or a new database) re-runs it.
+	Served string `json:"served,omitempty"`
 	Finished    time.Time        `json:"finished"`
 	Seconds     float64          `json:"seconds"`
 }

@@ -639,6 +639,8 @@ func (r *Runner) runStages(ctx context.Context, p plannedRun, st *runState, log 
 	var manifest *workspace.RunManifest
 	fps := map[string]string{}
 	dsn := store.DSN(r.cfg.DatabaseURL)
+	served := &servedStore{dsn: dsn, root: ws.Root}
+	defer served.close()
 	for i, t := range p.plan {
 		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
 			return endOf(ctx, err)
@@ -704,7 +706,8 @@ func (r *Runner) runStages(ctx context.Context, p plannedRun, st *runState, log 
 		}
 		sum := fp.sum()
 		fps[t.Name] = sum
-		if out, ok := readOutput(ws, t.Name); ok && out.Fingerprint == sum && (!t.Source || r.currentIs(out.Generation)) {
+		if out, ok := readOutput(ws, t.Name); ok && out.Fingerprint == sum && (!t.Source || r.currentIs(out.Generation)) &&
+			(!t.Serving || out.Served == served.mark(ctx)) {
 			st.skip(i, sum, out.Run)
 			log.Info("stage up to date", "job", t.Name, "fingerprint", sum, "output_run", out.Run)
 			continue
@@ -744,6 +747,10 @@ func (r *Runner) runStages(ctx context.Context, p plannedRun, st *runState, log 
 		if t.Source {
 			o.Generation = env.stage.generation
 		}
+		if t.Serving {
+			served.reset()
+			o.Served = served.mark(ctx)
+		}
 		if err := writeOutput(ws, o); err != nil {
 			return store.RunFailed, t.Name + ": " + err.Error()
 		}
@@ -758,6 +765,47 @@ func (r *Runner) runStages(ctx context.Context, p plannedRun, st *runState, log 
 		}
 	}
 	return store.RunSucceeded, ""
+}
+
+// servedStore reads which publication the serving store serves, opening
+// it on first use.
+type servedStore struct {
+	dsn, root string
+	db        *store.DB
+	cached    string
+}
+
+// mark names the served publication ("none" before any load; "" when the
+// store cannot be read, which matches no recorded mark).
+func (s *servedStore) mark(ctx context.Context) string {
+	if s.cached != "" {
+		return s.cached
+	}
+	if s.db == nil {
+		db, err := store.Open(ctx, s.dsn, s.root, nil)
+		if err != nil {
+			return ""
+		}
+		s.db = db
+	}
+	p, err := s.db.Published(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotPublished):
+		s.cached = "none"
+	case err != nil:
+		return ""
+	default:
+		s.cached = fmt.Sprintf("%d/%s/%s", p.Seq, p.RunID, p.Generation)
+	}
+	return s.cached
+}
+
+func (s *servedStore) reset() { s.cached = "" }
+
+func (s *servedStore) close() {
+	if s.db != nil {
+		s.db.Close()
+	}
 }
 
 func (r *Runner) currentIs(gen string) bool {
