@@ -34,8 +34,9 @@ func (s *Server) companyView(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// assignmentStats has its own endpoint.
+	// assignmentStats has its own endpoint; maxRuleLength is internal.
 	delete(figs, "assignmentStats")
+	delete(figs, store.FigureMaxRuleLength)
 	return companyViewBody{CompanyView: figs}, nil
 }
 

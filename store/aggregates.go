@@ -21,6 +21,7 @@ type aggregates struct {
 	entOrder  []string
 	bands     BandCounts
 	total     int64
+	maxRule   int64 // the longest rule's antecedent
 }
 
 type userAgg struct {
@@ -146,6 +147,9 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 		return func(cols []string, row []any) {
 			id, _ := row[idx(cols, "ent_id")].(string)
 			a.ent(id).rul++
+			if n, ok := row[idx(cols, "rule_len")].(int64); ok && n > a.maxRule {
+				a.maxRule = n
+			}
 		}
 	}
 	return nil
@@ -337,6 +341,7 @@ func (a *aggregates) companyView() [][]any {
 			{"five_to_ten_users", dist[3]}, {"ten_to_hundred_users", dist[4]}, {"hundred_to_onek_user", dist[5]},
 			{"onek_to_tenk_users", dist[6]}, {"tenk_users", dist[7]}, {"hundredk_users", dist[8]}}},
 		{"assignmentStats", ordered{{"total", a.total}, {"unscored", a.bands.Unscored}, {"mostAssigned", mostJSON}}},
+		{FigureMaxRuleLength, a.maxRule},
 	}
 	rows := make([][]any, 0, len(figures))
 	for _, f := range figures {
@@ -347,6 +352,10 @@ func (a *aggregates) companyView() [][]any {
 	}
 	return rows
 }
+
+// FigureMaxRuleLength is the company_view figure holding the longest
+// published rule antecedent (for on-demand recommendations).
+const FigureMaxRuleLength = "maxRuleLength"
 
 // lazyRows is a RowSource over rows built on the first Next.
 type lazyRows struct {

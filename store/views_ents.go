@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -187,55 +188,83 @@ LEFT JOIN identities i ON i.usr_id = a.usr_id`
 	if err != nil {
 		return out, err
 	}
-	cols := b.bandCounts(q.Thresholds, "a.score")
+	// One pass over the assignments in scope; the counts by entitlement,
+	// application and identity are made as the rows stream by.
+	ents := map[string]*EntStat{}
+	apps := map[string]*AppBands{}
+	userMap := map[string]*UserStat{}
+	add := func(bs *Bands, score *float64) {
+		switch q.Thresholds.Band(score) {
+		case "high":
+			bs.High++
+		case "medium":
+			bs.Medium++
+		case "low":
+			bs.Low++
+		default:
+			bs.Unscored++
+		}
+		if score != nil {
+			bs.Sum += *score
+		}
+	}
+	err = queryEach(ctx, db.b, "entitlement stats", `SELECT a.usr_id, i.usr_name, a.ent_id, e.ent_name, e.app_id, e.ent_risk_level, a.app_id, p.app_name, a.score
+FROM `+from+` WHERE `+b.and(), b.args, func(r Rows) error {
+		var usr, ent string
+		var un, en, eapp, risk, app, an sql.NullString
+		var score sql.NullFloat64
+		if err := r.Scan(&usr, &un, &ent, &en, &eapp, &risk, &app, &an, &score); err != nil {
+			return err
+		}
+		sc := nf(score)
+		e := ents[ent]
+		if e == nil {
+			e = &EntStat{EntID: ent, EntName: ns(en), AppID: ns(eapp), RiskLevel: ns(risk)}
+			ents[ent] = e
+		}
+		add(&e.Bands, sc)
+		if app.Valid {
+			x := apps[app.String]
+			if x == nil {
+				x = &AppBands{AppID: app.String, AppName: ns(an)}
+				apps[app.String] = x
+			}
+			add(&x.Bands, sc)
+		}
+		u := userMap[usr]
+		if u == nil {
+			u = &UserStat{UsrID: usr, UsrName: ns(un)}
+			userMap[usr] = u
+		}
+		add(&u.Bands, sc)
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
 	out.Ents = []EntStat{}
-	err = queryEach(ctx, db.b, "entitlement stats", `SELECT a.ent_id, e.ent_name, e.app_id, e.ent_risk_level, `+cols+` FROM `+from+` WHERE `+b.and()+`
-GROUP BY a.ent_id, e.ent_name, e.app_id, e.ent_risk_level ORDER BY a.ent_id`, b.args, func(r Rows) error {
-		e, err := scanEntStatBands(r)
-		out.Ents = append(out.Ents, e)
+	for _, e := range ents {
+		out.Ents = append(out.Ents, *e)
 		if e.Bands.Scored() > 0 {
 			out.Scored++
 		} else {
 			out.Unscored++
 		}
-		return err
-	})
-	if err != nil {
-		return out, err
 	}
+	sort.Slice(out.Ents, func(i, j int) bool { return out.Ents[i].EntID < out.Ents[j].EntID })
 	out.TotalEnts = int64(len(out.Ents))
-	b, _ = filter()
-	cols = b.bandCounts(q.Thresholds, "a.score")
 	out.Apps = []AppBands{}
-	err = queryEach(ctx, db.b, "entitlement stats apps", `SELECT a.app_id, p.app_name, `+cols+` FROM `+from+` WHERE `+b.and()+` AND a.app_id IS NOT NULL
-GROUP BY a.app_id, p.app_name ORDER BY a.app_id`, b.args, func(r Rows) error {
-		var x AppBands
-		var name sql.NullString
-		err := r.Scan(append([]any{&x.AppID, &name}, x.Bands.dest()...)...)
-		x.AppName = ns(name)
-		out.Apps = append(out.Apps, x)
-		return err
-	})
-	if err != nil {
-		return out, err
+	for _, x := range apps {
+		out.Apps = append(out.Apps, *x)
 	}
-	b, _ = filter()
-	cols = b.bandCounts(q.Thresholds, "a.score")
+	sort.Slice(out.Apps, func(i, j int) bool { return out.Apps[i].AppID < out.Apps[j].AppID })
 	users := []UserStat{}
 	seen := map[string]bool{}
-	err = queryEach(ctx, db.b, "entitlement stats users", `SELECT a.usr_id, i.usr_name, `+cols+` FROM `+from+` WHERE `+b.and()+`
-GROUP BY a.usr_id, i.usr_name ORDER BY a.usr_id`, b.args, func(r Rows) error {
-		var x UserStat
-		var name sql.NullString
-		err := r.Scan(append([]any{&x.UsrID, &name}, x.Bands.dest()...)...)
-		x.UsrName = ns(name)
-		users = append(users, x)
-		seen[x.UsrID] = x.Bands.Scored() > 0
-		return err
-	})
-	if err != nil {
-		return out, err
+	for _, u := range userMap {
+		users = append(users, *u)
+		seen[u.UsrID] = u.Bands.Scored() > 0
 	}
+	sort.Slice(users, func(i, j int) bool { return users[i].UsrID < users[j].UsrID })
 	if q.By == BySupervisor {
 		err = queryEach(ctx, db.b, "subordinates", `SELECT usr_id FROM identities WHERE usr_manager_id = $1`, []any{q.OwnerID}, func(r Rows) error {
 			var id string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/autoid-oss/autoid/model"
@@ -29,8 +30,14 @@ func (db *DB) RecommendForItems(ctx context.Context, items []string, threshold f
 	model.SortItems(set)
 	set = compactSorted(set)
 	var maxLen int64
-	if err := queryEach(ctx, db.b, "rule length", `SELECT COALESCE(MAX(rule_len), 0) FROM rules`, nil, func(r Rows) error {
-		return r.Scan(&maxLen)
+	if err := queryEach(ctx, db.b, "rule length", `SELECT value FROM company_view WHERE figure = $1`, []any{FigureMaxRuleLength}, func(r Rows) error {
+		var v string
+		if err := r.Scan(&v); err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		maxLen = n
+		return err
 	}); err != nil {
 		return nil, err
 	}
