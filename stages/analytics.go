@@ -31,12 +31,14 @@ type analysis struct {
 	// d.users[userStart[u]:userStart[u+1]] (CSR over the sorted list).
 	userStart []int
 	// Per valid assignment (aligned with d.users, d.ents): the score
-	// frequnion/freq (freq 0: unscored) and the row of the scores table.
+	// frequnion/freq (freq 0: unscored).
 	freq, fu []int64
-	scoreRow []int32
-	scores   arrow.Record
-	just     *array.List
-	justText scoring.TextColumn
+	// holderPos[e][i] is the position of the valid assignment
+	// (holders[e][i], e); built on demand by positions.
+	holderPos [][]int32
+	// ruleStart: the resolved rules of entitlement e are
+	// rules[ruleStart[e]:ruleStart[e+1]]; built on demand.
+	ruleStart []int
 
 	received int64 // assignment rows of the entity table
 
@@ -72,7 +74,7 @@ func textColumn(rec arrow.Record, name string) (scoring.TextColumn, error) {
 
 func (a *analysis) release() {
 	a.d.release()
-	for _, r := range []arrow.Record{a.scores, a.ids, a.ents, a.apps} {
+	for _, r := range []arrow.Record{a.ids, a.ents, a.apps} {
 		if r != nil {
 			r.Release()
 		}
@@ -104,19 +106,79 @@ func (a *analysis) score(i int) float64 {
 	return float64(a.fu[i]) / float64(a.freq[i])
 }
 
-// justification returns the justification items of valid assignment i.
+// positions builds holderPos: per entitlement, the positions of its valid
+// assignments in the order of holders.
+func (a *analysis) positions() [][]int32 {
+	if a.holderPos != nil {
+		return a.holderPos
+	}
+	flat := make([]int32, len(a.d.ents))
+	a.holderPos = make([][]int32, len(a.d.holders))
+	off := 0
+	for e, h := range a.d.holders {
+		a.holderPos[e] = flat[off : off : off+len(h)]
+		off += len(h)
+	}
+	for p, e := range a.d.ents {
+		a.holderPos[e] = append(a.holderPos[e], int32(p))
+	}
+	return a.holderPos
+}
+
+// justification returns the justification of valid assignment i: the
+// antecedent of the rule predict-as-is chose. That rule matches the
+// identity and has the assignment's freq and frequnion; every other
+// matching rule with the same freq and frequnion ties with it on
+// confidence, frequnion and freq, so the tie-break of section 4 leaves the
+// shortest antecedent, then the smallest element by element. Nil when
+// unscored.
 func (a *analysis) justification(i int) []string {
-	r := a.scoreRow[i]
-	if r < 0 || a.just == nil || a.just.IsNull(int(r)) {
+	if !a.scored(i) {
 		return nil
 	}
-	lo, hi := a.just.ValueOffsets(int(r))
-	out := make([]string, 0, hi-lo)
-	for j := lo; j < hi; j++ {
-		s, _ := a.justText(int(j))
-		out = append(out, s)
+	if a.ruleStart == nil {
+		if !slices.IsSortedFunc(a.rules, func(x, y scoring.Rule) int { return int(x.Ent) - int(y.Ent) }) {
+			slices.SortStableFunc(a.rules, func(x, y scoring.Rule) int { return int(x.Ent) - int(y.Ent) })
+		}
+		a.ruleStart = make([]int, len(a.d.holders)+1)
+		for _, r := range a.rules {
+			a.ruleStart[r.Ent+1]++
+		}
+		for e := range len(a.d.holders) {
+			a.ruleStart[e+1] += a.ruleStart[e]
+		}
 	}
-	return out
+	e, items := a.d.ents[i], a.d.items.Of(int(a.d.users[i]))
+	var best *scoring.Rule
+	for k := a.ruleStart[e]; k < a.ruleStart[e+1]; k++ {
+		r := &a.rules[k]
+		if r.Freq != a.freq[i] || r.Frequnion != a.fu[i] || !subsetOf(r.Items, items) {
+			continue
+		}
+		if best == nil || len(r.Items) < len(best.Items) || len(r.Items) == len(best.Items) && slices.Compare(r.Items, best.Items) < 0 {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return a.d.items.Strings(best.Items)
+}
+
+// subsetOf reports whether the ascending list x is contained in the
+// ascending list y.
+func subsetOf(x, y []int32) bool {
+	j := 0
+	for _, v := range x {
+		for j < len(y) && y[j] < v {
+			j++
+		}
+		if j == len(y) || y[j] != v {
+			return false
+		}
+		j++
+	}
+	return true
 }
 
 func (a *analysis) usr(u int32) string {
@@ -129,11 +191,17 @@ func textOr(t scoring.TextColumn, i int) string {
 	return s
 }
 
+// analysisNeeds says which optional inputs a job reads.
+type analysisNeeds struct {
+	entities bool // names of identities, managers, entitlements, owners, applications
+	lastUsed bool // last_used of the valid assignments
+}
+
 // loadAnalysis reads the current entity tables, the rules table at
 // rulesPath and the assignment_scores table at scoresPath. The scores must
 // be those of the current valid assignments (predict-as-is over the same
 // entity generation).
-func loadAnalysis(ctx context.Context, gen workspace.Generation, rulesPath, scoresPath string) (*analysis, error) {
+func loadAnalysis(ctx context.Context, gen workspace.Generation, rulesPath, scoresPath string, need analysisNeeds) (*analysis, error) {
 	stored, err := scoring.ReadRules(ctx, rulesPath)
 	if err != nil {
 		return nil, err
@@ -160,7 +228,7 @@ func loadAnalysis(ctx context.Context, gen workspace.Generation, rulesPath, scor
 		a.release()
 		return nil, err
 	}
-	if err := a.readEntities(ctx, gen); err != nil {
+	if err := a.readEntities(ctx, gen, need); err != nil {
 		a.release()
 		return nil, err
 	}
@@ -168,51 +236,102 @@ func loadAnalysis(ctx context.Context, gen workspace.Generation, rulesPath, scor
 }
 
 func (a *analysis) readScores(ctx context.Context, path string) error {
-	rec, err := formats.ReadTable(ctx, path, []string{"usr_idx", "ent_idx", "freq", "frequnion", "justification"})
+	rec, err := formats.ReadTable(ctx, path, []string{"usr_idx", "ent_idx", "freq", "frequnion"})
 	if err != nil {
 		return fmt.Errorf("assignment_scores: %w", err)
 	}
-	a.scores = rec
+	defer rec.Release()
 	uc, ok1 := rec.Column(0).(*array.Int32)
 	ec, ok2 := rec.Column(1).(*array.Int32)
 	fc, ok3 := rec.Column(2).(*array.Int64)
 	fuc, ok4 := rec.Column(3).(*array.Int64)
-	jl, ok5 := rec.Column(4).(*array.List)
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return fmt.Errorf("assignment_scores %s: unexpected column types", path)
-	}
-	a.just = jl
-	if a.justText, err = scoring.TextOf(jl.ListValues()); err != nil {
-		return fmt.Errorf("assignment_scores %s: justification: %w", path, err)
 	}
 	n := len(a.d.users)
 	a.freq, a.fu = make([]int64, n), make([]int64, n)
-	a.scoreRow = make([]int32, n)
-	for i := range a.scoreRow {
-		a.scoreRow[i] = -1
-	}
+	seen := make([]bool, n)
 	rows := int(rec.NumRows())
-	matched := 0
+	us, es := uc.Int32Values(), ec.Int32Values()
+	fs, fus := fc.Int64Values(), fuc.Int64Values()
 	for r := 0; r < rows; r++ {
-		p := a.pos(uc.Value(r), ec.Value(r))
-		if p < 0 || a.scoreRow[p] >= 0 {
-			return fmt.Errorf("assignment_scores %s: row %d (usr_idx %d, ent_idx %d) is not a valid assignment of the current entity tables: run predict-as-is again", path, r, uc.Value(r), ec.Value(r))
+		u, e := us[r], es[r]
+		// predict-as-is writes the valid assignments in their order: row
+		// r is position r, else look it up.
+		p := r
+		if r >= n || a.d.users[r] != u || a.d.ents[r] != e || uc.IsNull(r) || ec.IsNull(r) {
+			if p = a.pos(u, e); uc.IsNull(r) || ec.IsNull(r) {
+				p = -1
+			}
 		}
-		matched++
-		a.scoreRow[p] = int32(r)
-		if !fc.IsNull(r) && !fuc.IsNull(r) && fc.Value(r) > 0 {
-			a.freq[p], a.fu[p] = fc.Value(r), fuc.Value(r)
+		if p < 0 || seen[p] {
+			return fmt.Errorf("assignment_scores %s: row %d (usr_idx %d, ent_idx %d) is not a valid assignment of the current entity tables: run predict-as-is again", path, r, u, e)
+		}
+		seen[p] = true
+		if fs[r] > 0 && !fc.IsNull(r) && !fuc.IsNull(r) {
+			a.freq[p], a.fu[p] = fs[r], fus[r]
 		}
 	}
-	if matched != n {
-		return fmt.Errorf("assignment_scores %s: %d rows for %d valid assignments: run predict-as-is again", path, matched, n)
+	if rows != n {
+		return fmt.Errorf("assignment_scores %s: %d rows for %d valid assignments: run predict-as-is again", path, rows, n)
 	}
 	return nil
 }
 
-func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation) error {
+// readColumns reads the named columns of a table that exist (a missing one
+// reads as null).
+func readColumns(ctx context.Context, path string, names []string) (arrow.Record, error) {
+	r, closeFn, err := formats.OpenParquet(path)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := r.Schema()
+	closeFn()
+	if err != nil {
+		return nil, err
+	}
+	var have []string
+	for _, n := range names {
+		if len(schema.FieldIndices(n)) > 0 {
+			have = append(have, n)
+		}
+	}
+	return formats.ReadTable(ctx, path, have)
+}
+
+// tableRows returns the number of rows of a table from its metadata.
+func tableRows(path string) (int64, error) {
+	r, closeFn, err := formats.OpenParquet(path)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFn()
+	return r.ParquetReader().NumRows(), nil
+}
+
+func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation, need analysisNeeds) error {
 	var err error
-	if a.ids, err = formats.ReadTable(ctx, gen.TablePath("identities"), nil); err != nil {
+	a.usrName, a.usrManager, a.entName, a.entOwner, a.entApp = nullText, nullText, nullText, nullText, nullText
+	a.appName = map[string]string{}
+	if gen.Has("assignments") {
+		if a.received, err = tableRows(gen.TablePath("assignments")); err != nil {
+			return fmt.Errorf("assignments: %w", err)
+		}
+	}
+	if need.entities {
+		if err := a.readNames(ctx, gen); err != nil {
+			return err
+		}
+	}
+	if need.lastUsed {
+		return a.readLastUsed(ctx, gen)
+	}
+	return nil
+}
+
+func (a *analysis) readNames(ctx context.Context, gen workspace.Generation) error {
+	var err error
+	if a.ids, err = readColumns(ctx, gen.TablePath("identities"), []string{"usr_name", "usr_manager_id"}); err != nil {
 		return fmt.Errorf("identities: %w", err)
 	}
 	if a.usrName, err = textColumn(a.ids, "usr_name"); err != nil {
@@ -225,7 +344,7 @@ func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation) e
 	for u := 0; u < a.d.items.NumIdentities(); u++ {
 		a.usrIndex[a.usr(int32(u))] = int32(u)
 	}
-	if a.ents, err = formats.ReadTable(ctx, gen.TablePath("entitlements"), nil); err != nil {
+	if a.ents, err = readColumns(ctx, gen.TablePath("entitlements"), []string{"ent_name", "ent_owner_id", "app_id"}); err != nil {
 		return fmt.Errorf("entitlements: %w", err)
 	}
 	for _, c := range []struct {
@@ -236,9 +355,8 @@ func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation) e
 			return fmt.Errorf("entitlements: %w", err)
 		}
 	}
-	a.appName = map[string]string{}
 	if gen.Has("applications") {
-		if a.apps, err = formats.ReadTable(ctx, gen.TablePath("applications"), nil); err != nil {
+		if a.apps, err = readColumns(ctx, gen.TablePath("applications"), []string{"app_id", "app_name"}); err != nil {
 			return fmt.Errorf("applications: %w", err)
 		}
 		id, err := textColumn(a.apps, "app_id")
@@ -255,6 +373,10 @@ func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation) e
 			}
 		}
 	}
+	return nil
+}
+
+func (a *analysis) readLastUsed(ctx context.Context, gen workspace.Generation) error {
 	a.lastUsed = make([]int64, len(a.d.users))
 	for i := range a.lastUsed {
 		a.lastUsed[i] = math.MinInt64
@@ -264,33 +386,35 @@ func (a *analysis) readEntities(ctx context.Context, gen workspace.Generation) e
 	}
 	as, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_idx", "ent_idx", "last_used"})
 	if errors.Is(err, formats.ErrMissingColumn) {
-		as, err = formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_idx", "ent_idx"})
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("assignments: %w", err)
 	}
 	defer as.Release()
-	a.received = as.NumRows()
 	uc, ok1 := as.Column(0).(*array.Int32)
 	ec, ok2 := as.Column(1).(*array.Int32)
+	lu, ok3 := as.Column(2).(*array.Timestamp)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("assignments: usr_idx and ent_idx must be int32")
 	}
-	var lu *array.Timestamp
-	if as.NumCols() > 2 {
-		if lu, _ = as.Column(2).(*array.Timestamp); lu != nil {
-			a.hasLastUsed = true
-		}
-	}
-	if lu == nil {
+	if !ok3 {
 		return nil
 	}
+	a.hasLastUsed = true
+	us, es, ls := uc.Int32Values(), ec.Int32Values(), lu.TimestampValues()
+	// Valid rows come first, in the order of the valid assignments.
+	n := len(a.d.users)
 	for r := 0; r < int(as.NumRows()); r++ {
 		if uc.IsNull(r) || ec.IsNull(r) || lu.IsNull(r) {
 			continue
 		}
-		if p := a.pos(uc.Value(r), ec.Value(r)); p >= 0 && a.lastUsed[p] == math.MinInt64 {
-			a.lastUsed[p] = int64(lu.Value(r))
+		p := r
+		if r >= n || a.d.users[r] != us[r] || a.d.ents[r] != es[r] {
+			p = a.pos(us[r], es[r])
+		}
+		if p >= 0 && a.lastUsed[p] == math.MinInt64 {
+			a.lastUsed[p] = int64(ls[r])
 		}
 	}
 	return nil

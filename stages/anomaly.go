@@ -48,21 +48,30 @@ type AnomalyResult struct {
 }
 
 // entStats computes the statistics of every entitlement (section 7).
+// Means are summed in holder order; the median sorts the scores by their
+// float64 value, which orders fractions exactly: two different scores
+// a/b and c/d (denominators at most the number of identities) differ by
+// at least 1/(b·d), far above float64 rounding, and equal ones are equal
+// floats.
 func entStats(a *analysis, high, medium mining.Ratio) []EntStats {
 	stats := make([]EntStats, len(a.d.holders))
+	pos := a.positions()
 	var fs []frac
-	for e, h := range a.d.holders {
-		fs = fs[:0]
+	var vs []float64
+	for e, ps := range pos {
+		fs, vs = fs[:0], vs[:0]
 		s := &stats[e]
-		for _, u := range h {
-			p := a.pos(u, int32(e))
-			s.TotalAssignees++
-			if !a.scored(p) {
+		s.TotalAssignees = int64(len(ps))
+		sum := 0.0
+		for _, p := range ps {
+			if !a.scored(int(p)) {
 				s.NumBelow++
 				continue
 			}
 			f := frac{a.fu[p], a.freq[p]}
-			fs = append(fs, f)
+			v := float64(f.num) / float64(f.den)
+			fs, vs = append(fs, f), append(vs, v)
+			sum += v
 			if !medium.AtLeast(f.num, f.den) {
 				s.NumBelow++
 			}
@@ -71,17 +80,26 @@ func entStats(a *analysis, high, medium mining.Ratio) []EntStats {
 		if len(fs) == 0 {
 			continue
 		}
-		s.AvgConf = meanOf(fs)
+		s.AvgConf = sum / float64(len(fs))
 		s.AvgHigh = meanAtLeast(fs, high, s.AvgConf)
-		slices.SortFunc(fs, func(x, y frac) int { return mining.CompareRatios(x.num, x.den, y.num, y.den) })
-		m := len(fs) / 2
-		if len(fs)%2 == 1 {
-			f := fs[m]
-			s.Median = float64(f.num) / float64(f.den)
+		slices.Sort(vs)
+		// The fraction behind a sorted value.
+		fracOf := func(v float64) frac {
+			for k, x := range fs {
+				if float64(x.num)/float64(x.den) == v {
+					return fs[k]
+				}
+			}
+			panic("stages: median value without its fraction")
+		}
+		m := len(vs) / 2
+		if len(vs)%2 == 1 {
+			f := fracOf(vs[m])
+			s.Median = vs[m]
 			s.MedHigh = high.AtLeast(f.num, f.den)
 		} else {
-			x, y := fs[m-1], fs[m]
-			s.Median = (float64(x.num)/float64(x.den) + float64(y.num)/float64(y.den)) / 2
+			x, y := fracOf(vs[m-1]), fracOf(vs[m])
+			s.Median = (vs[m-1] + vs[m]) / 2
 			// (x + y) / 2 >= p/q  <=>  (x.num·y.den + y.num·x.den)·q >= 2·p·x.den·y.den
 			l := new(big.Int).Mul(big.NewInt(x.num), big.NewInt(y.den))
 			l.Add(l, new(big.Int).Mul(big.NewInt(y.num), big.NewInt(x.den)))
@@ -107,12 +125,16 @@ func Anomaly(ctx context.Context, gen workspace.Generation, cfg Config, rulesPat
 	if err != nil {
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}
-	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath)
+	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath, analysisNeeds{entities: true, lastUsed: true})
 	if err != nil {
 		return nil, fmt.Errorf("anomaly: %w", err)
 	}
 	r := &AnomalyResult{a: a, Stats: entStats(a, high, medium)}
-	key := map[int]float64{}
+	type flagged struct {
+		p   int
+		key float64
+	}
+	var fl []flagged
 	for p := range a.d.users {
 		e := a.d.ents[p]
 		s := &r.Stats[e]
@@ -126,12 +148,20 @@ func Anomaly(ctx context.Context, gen workspace.Generation, cfg Config, rulesPat
 		if a.scored(p) {
 			sc = a.score(p)
 		}
-		r.Flagged = append(r.Flagged, p)
-		key[p] = s.AvgConf - sc
+		fl = append(fl, flagged{p, s.AvgConf - sc})
 	}
 	// Positions are in (usr_idx, ent_idx) order = (usr_id, ent_id) byte
-	// order, so a stable sort by the key keeps the tie-break.
-	slices.SortStableFunc(r.Flagged, func(x, y int) int { return cmp.Compare(key[y], key[x]) })
+	// order: the tie-break after the key.
+	slices.SortFunc(fl, func(x, y flagged) int {
+		if c := cmp.Compare(y.key, x.key); c != 0 {
+			return c
+		}
+		return x.p - y.p
+	})
+	r.Flagged = make([]int, len(fl))
+	for i, f := range fl {
+		r.Flagged[i] = f.p
+	}
 	r.Duration = time.Since(t0)
 	return r, nil
 }

@@ -99,7 +99,7 @@ func Insight(ctx context.Context, gen workspace.Generation, cfg Config, rulesPat
 		return nil, fmt.Errorf("insight: %w", err)
 	}
 	bands := scoring.Bands{High: high, Medium: medium}
-	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath)
+	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath, analysisNeeds{entities: true})
 	if err != nil {
 		return nil, fmt.Errorf("insight: %w", err)
 	}
@@ -131,9 +131,9 @@ func Insight(ctx context.Context, gen workspace.Generation, cfg Config, rulesPat
 	}
 	// Per entitlement: scored fractions.
 	entScores := make([][]frac, len(a.d.holders))
-	for e, h := range a.d.holders {
-		for _, u := range h {
-			if p := a.pos(u, int32(e)); a.scored(p) {
+	for e, ps := range a.positions() {
+		for _, p := range ps {
+			if a.scored(int(p)) {
 				entScores[e] = append(entScores[e], frac{a.fu[p], a.freq[p]})
 			}
 		}

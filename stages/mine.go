@@ -84,7 +84,7 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 	if err != nil {
 		return nil, fmt.Errorf("mine: %w", err)
 	}
-	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath)
+	a, err := loadAnalysis(ctx, gen, rulesPath, scoresPath, analysisNeeds{})
 	if err != nil {
 		return nil, fmt.Errorf("mine: %w", err)
 	}
@@ -128,10 +128,11 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 	slices.SortFunc(res.Roles, func(x, y Role) int { return slices.Compare(x.items, y.items) })
 	// 4: assignments per role and the run's coverage.
 	covered := make([]bool, len(a.d.users))
+	pos := a.positions()
 	for ri := range res.Roles {
 		role := &res.Roles[ri]
 		for _, e := range role.Ents {
-			h := a.d.holders[e]
+			h, hp := a.d.holders[e], pos[e]
 			i, j := 0, 0
 			for i < len(h) && j < len(role.Members) {
 				switch {
@@ -141,9 +142,7 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 					j++
 				default:
 					role.AssignmentCount++
-					if p := a.pos(h[i], e); p >= 0 {
-						covered[p] = true
-					}
+					covered[hp[i]] = true
 					i++
 					j++
 				}
