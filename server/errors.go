@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/autoid-oss/autoid/pipeline"
 	"github.com/autoid-oss/autoid/store"
 )
 
@@ -103,7 +104,14 @@ func asError(err error) *Error {
 	}
 	var fe *store.FieldError
 	var nf *store.NotFoundError
+	var pe *pipeline.ParamError
 	switch {
+	case errors.As(err, &pe):
+		return errorf(KindBadData, pe.Param, "%s", pe.Reason)
+	case errors.Is(err, pipeline.ErrUnknownJob):
+		return errorf(KindBadData, "job_type", "%v", err)
+	case errors.Is(err, store.ErrActiveRun):
+		return errorf(KindConflict, "", "%v", err)
 	case errors.As(err, &fe):
 		return errorf(KindBadData, fe.Field, "%s", fe.Msg)
 	case errors.As(err, &nf):

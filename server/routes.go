@@ -46,13 +46,8 @@ type stream func(w http.ResponseWriter, r *http.Request) error
 // role list are users(GroupAdmin) (plus orKey/keyOnly per the auth column).
 //
 // The query views (companyview, userDetails, applications, entitlements,
-// assignments, rules, filters, roles, report) live in views_*.go: they
-// define
-//
-//	func (s *Server) viewRoutes() []route
-//
-// which routes picks up (through the viewRouter interface, so the package
-// builds before and after they exist).
+// assignments, rules, filters, roles, report) live in views_*.go, gathered
+// by viewRoutes (views_common.go).
 type route struct {
 	Method string
 	// Path is the chi pattern ("/api/admin/verifyApiToken/{token}").
@@ -71,9 +66,6 @@ type route struct {
 	Handle   handler
 }
 
-// viewRouter is implemented by the views_*.go files.
-type viewRouter interface{ viewRoutes() []route }
-
 // routes is the route table.
 func (s *Server) routes() []route {
 	var rs []route
@@ -83,11 +75,10 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.ssoRoutes()...)
 	rs = append(rs, s.ingestRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
+	rs = append(rs, s.jobRoutes()...)
 	rs = append(rs, s.configRoutes()...)
 	rs = append(rs, s.openAPIRoutes()...)
-	if v, ok := any(s).(viewRouter); ok {
-		rs = append(rs, v.viewRoutes()...)
-	}
+	rs = append(rs, s.viewRoutes()...)
 	return rs
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/autoid-oss/autoid/pipeline"
 	"github.com/autoid-oss/autoid/store"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// LoginWindow; defaults 5 and 15 minutes.
 	LoginAttempts int
 	LoginWindow   time.Duration
+	// Runner runs the jobs; nil: the jobs endpoints answer 503. The caller
+	// owns it (Recover at start, Close at the end).
+	Runner *pipeline.Runner
 	// OIDC configures single sign-on; nil: SSO is not configured.
 	OIDC *OIDCConfig
 	// Now is the clock; default time.Now.

@@ -12,8 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoid-oss/autoid/pipeline"
 	"github.com/autoid-oss/autoid/server"
+	"github.com/autoid-oss/autoid/stages"
 	"github.com/autoid-oss/autoid/store"
+	"github.com/autoid-oss/autoid/workspace"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -30,8 +33,12 @@ At the first start the store has no users: AUTOID_ADMIN_USER and
 AUTOID_ADMIN_PASSWORD (at least 8 characters) create the first administrator.
 Without them the server refuses to start. There is no default password.
 
+Jobs run in this process: job definitions with a schedule are triggered at
+their times; runs left running by a stopped process are marked failed at start.
+
 Access logs are JSON lines on stderr. SIGTERM or Ctrl-C stops accepting
-connections and waits up to --shutdown-timeout for requests in flight.
+connections and waits up to --shutdown-timeout for requests in flight; runs
+still executing are then cancelled.
 
 Environment: AUTOID_TENANT_ID (the deployment's tenant; requests naming another
 tenant in x-tenant-id are refused), AUTOID_OIDC_ISSUER, AUTOID_OIDC_CLIENT_ID,
@@ -54,7 +61,27 @@ them /api/sso/* answers that SSO is not configured).`,
 			if created {
 				log.Info("created the first administrator", "user", os.Getenv("AUTOID_ADMIN_USER"))
 			}
-			cfg := server.Config{Store: db, WorkspaceDir: g.workspace, Logger: log, TenantID: tenant}
+			ws, err := workspace.Open(g.workspace)
+			if err != nil {
+				return err
+			}
+			if err := stages.WriteDefaultConfig(ws.ConfigPath()); err != nil {
+				return err
+			}
+			rn, err := pipeline.NewRunner(pipeline.RunnerConfig{Workspace: ws, Store: db, DatabaseURL: g.databaseURL, Logger: log})
+			if err != nil {
+				return err
+			}
+			defer rn.Close()
+			if failed, err := rn.Recover(ctx); err != nil {
+				return err
+			} else if len(failed) > 0 {
+				log.Warn("runs left by a stopped process were failed", "runs", failed)
+			}
+			schedCtx, stopSched := context.WithCancel(ctx)
+			defer stopSched()
+			go pipeline.NewScheduler(rn, log).Run(schedCtx)
+			cfg := server.Config{Store: db, WorkspaceDir: ws.Root, Logger: log, TenantID: tenant, Runner: rn}
 			if iss := os.Getenv("AUTOID_OIDC_ISSUER"); iss != "" {
 				cfg.OIDC = &server.OIDCConfig{Issuer: iss, ClientID: os.Getenv("AUTOID_OIDC_CLIENT_ID"),
 					ClientSecret: os.Getenv("AUTOID_OIDC_CLIENT_SECRET"), RedirectURL: os.Getenv("AUTOID_OIDC_REDIRECT_URL")}
