@@ -42,7 +42,7 @@ func (s *Server) jobRoutes() []route {
 			Summary: "One run with the progress of each stage", Response: runDetail{}, Handle: s.getRun},
 		{Method: "GET", Path: "/jas/job/runs/{runId}/logs", Access: a, Tag: "Jobs",
 			Summary: "A run's log as server-sent events (id: sequence number; resume with Last-Event-ID or after=N), ending with an end event when the run has ended",
-			Handle: s.runLogs},
+			Handle:  s.runLogs},
 		{Method: "POST", Path: "/jas/job/runs/{runId}/cancel", Access: a, Tag: "Jobs",
 			Summary: "Cancel a run: it goes to cancelling, then cancelled", Response: runStarted{}, Handle: s.cancelRun},
 		{Method: "POST", Path: "/jas/job/cancel", Access: a, Tag: "Jobs",

@@ -32,7 +32,7 @@ func withRunner(t *testing.T) func(*Config) {
 // persist is the reference's job definition envelope.
 func persist(name, typ string, params map[string]any) map[string]any {
 	return map[string]any{"branch": "actual", "contextId": "40c20f01-a9d8-4284-b290-c8b6ccdb8b77",
-		"entityData": []map[string]any{{"job_name": name, "job_type": typ, "job_parameters": params}},
+		"entityData":       []map[string]any{{"job_name": name, "job_type": typ, "job_parameters": params}},
 		"indexingRequired": true, "tags": map[string]any{}, "indexInSync": true}
 }
 

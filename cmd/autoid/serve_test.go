@@ -49,7 +49,9 @@ func TestServeStartsAndStops(t *testing.T) {
 	var out bytes.Buffer
 	errb := &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--workspace", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, errb) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--workspace", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, errb)
+	}()
 	var addr string
 	for deadline := time.Now().Add(30 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		for _, line := range strings.Split(errb.String(), "\n") {
