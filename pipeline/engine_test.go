@@ -148,7 +148,9 @@ func newTestJobs(t *testing.T) *testJobs {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				env.Progress(i, 0)
+				if i%20 == 0 {
+					env.Log.Info("working", "done", i, "total", 100000)
+				}
 				time.Sleep(5 * time.Millisecond)
 			}
 			return nil
@@ -353,6 +355,27 @@ func TestEngineCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitStage(t, e, id, "slow")
+		// Progress (from the stage's log records) and the log are readable
+		// while the stage runs.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			r, err := e.rn.Run(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := e.rn.Logs(ctx, id, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := r.Stages[0]
+			if s.Total == 100000 && s.Done > 0 && s.Rate > 0 && s.ETA > 0 && len(evs) > 0 && strings.Contains(string(evs[len(evs)-1].Body), `"msg":"working"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no progress while running: %+v, %d log events", s, len(evs))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		t0 := time.Now()
 		if err := e.rn.Cancel(ctx, id); err != nil {
 			t.Fatal(err)
@@ -407,6 +430,7 @@ func TestEngineOverlap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		waitStage(t, e, id, "slow")
 		if _, err := e.rn.Trigger(ctx, TriggerRequest{Definition: "long"}); !errors.Is(err, ErrOverlap) {
 			t.Errorf("second run with overlap skip: %v, want ErrOverlap", err)
 		}

@@ -65,3 +65,52 @@ func (f fanoutHandler) WithGroup(name string) slog.Handler {
 	}
 	return out
 }
+
+// progressHandler passes records on and reads progress from them: a record
+// with a "percent" attribute, or "done" and "total", updates the stage's
+// progress (the ingest's reading records carry percent), so a stage's code
+// reports progress by logging it.
+type progressHandler struct {
+	slog.Handler
+	ss *stageState
+}
+
+func (h progressHandler) Handle(ctx context.Context, r slog.Record) error {
+	var done, total int64 = -1, -1
+	r.Attrs(func(a slog.Attr) bool {
+		v := a.Value.Resolve()
+		n, ok := int64(0), false
+		switch v.Kind() {
+		case slog.KindInt64:
+			n, ok = v.Int64(), true
+		case slog.KindUint64:
+			n, ok = int64(v.Uint64()), true
+		case slog.KindFloat64:
+			n, ok = int64(v.Float64()), true
+		}
+		if !ok {
+			return true
+		}
+		switch a.Key {
+		case "percent":
+			done, total = n, 100
+		case "done":
+			done = n
+		case "total":
+			total = n
+		}
+		return true
+	})
+	if done >= 0 && total > 0 {
+		h.ss.progress(done, total)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h progressHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return progressHandler{Handler: h.Handler.WithAttrs(as), ss: h.ss}
+}
+
+func (h progressHandler) WithGroup(name string) slog.Handler {
+	return progressHandler{Handler: h.Handler.WithGroup(name), ss: h.ss}
+}

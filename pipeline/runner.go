@@ -824,6 +824,11 @@ func (r *Runner) runStage(ctx context.Context, i int, t JobType, env *Env, st *r
 		ss.store = r.cfg.Store
 		ss.outputs = r.outputLookup
 		env.stage = ss
+		if attempt == 1 {
+			env.Log = slog.New(progressHandler{Handler: env.Log.Handler(), ss: ss})
+		} else if ph, ok := env.Log.Handler().(progressHandler); ok {
+			env.Log = slog.New(progressHandler{Handler: ph.Handler, ss: ss})
+		}
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if timeout > 0 {
 			sctx, cancel = context.WithTimeoutCause(ctx, timeout, errStageTimeout)
