@@ -35,9 +35,9 @@ type stageOutput struct {
 	Generation  string           `json:"generation,omitempty"` // the entity tables it read (ingest: produced)
 	// Served is, for a serving stage, the publication the store served
 	// when it ended: a store loaded since (or a new database) re-runs it.
-	Served string `json:"served,omitempty"`
-	Finished    time.Time        `json:"finished"`
-	Seconds     float64          `json:"seconds"`
+	Served   string    `json:"served,omitempty"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"seconds"`
 }
 
 func outputPath(ws *workspace.Workspace, job string) string {
