@@ -340,9 +340,10 @@ type reportReq struct {
 	Fields     []string `json:"fields"`
 }
 
-// report answers {"reportType", "fields", "rows": [...]}: each row an
-// object of the fields asked for (all when none), streamed. RoleMining
-// lists the served roles.
+// report answers {"reportType", "rows": [...]}: each row an object of
+// the fields asked for (all when none), streamed. RoleMining lists the
+// served roles; EventBasedCertification the identities whose attributes
+// changed between the workspace's last two ingests.
 func (s *Server) report(r *http.Request) (any, error) {
 	var req reportReq
 	if err := decodeJSON(r, &req); err != nil {
@@ -372,10 +373,24 @@ func (s *Server) report(r *http.Request) (any, error) {
 			}
 			return nil
 		}
+	case "EventBasedCertification":
+		cols = []string{"id", "type", "batch_id", "original", "update"}
+		changes, err := identityChanges(r.Context(), s.cfg.WorkspaceDir)
+		if err != nil {
+			return nil, err
+		}
+		produce = func(fn func(row []any) error) error {
+			for _, c := range changes {
+				if err := fn([]any{c.ID, c.Type, c.BatchID, c.Original, c.Update}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	default:
 		var ok bool
 		if cols, ok = store.ReportColumns(req.ReportType); !ok {
-			return nil, errorf(KindBadData, "reportType", "want RoleMining, AutomaticRecertificationFeed, FullOutputFeed, AnomalyReport or RecommendPredictions, got %q", req.ReportType)
+			return nil, errorf(KindBadData, "reportType", "want RoleMining, AutomaticRecertificationFeed, FullOutputFeed, AnomalyReport, RecommendPredictions or EventBasedCertification, got %q", req.ReportType)
 		}
 		produce = func(fn func(row []any) error) error {
 			return s.db.Report(r.Context(), req.ReportType, set.th.AutoAccess, fn)

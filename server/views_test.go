@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -722,6 +723,34 @@ func TestViewsShowcase(t *testing.T) {
 			if kind != "AutomaticRecertificationFeed" && len(out.Rows) == 0 {
 				t.Errorf("%s: no rows", kind)
 			}
+		}
+		// EventBasedCertification: one identity's city changes in an enrichment ingest.
+		var events struct {
+			Rows []identityChange `json:"rows"`
+		}
+		ts.call(t, admin, "POST", "/api/report", map[string]any{"reportType": "EventBasedCertification"}, 200, &events)
+		if len(events.Rows) != 0 {
+			t.Errorf("changes after one ingest: %+v", events.Rows)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "identities.csv"), []byte("usr_id,CITY\naaron.fischer,Akron\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ws, err := workspace.Open(ts.cfg.WorkspaceDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := stages.DirSource(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stages.Ingest(context.Background(), ws, stages.IngestOptions{Source: src, Sync: "enrichment"}); err != nil {
+			t.Fatal(err)
+		}
+		ts.call(t, admin, "POST", "/api/report", map[string]any{"reportType": "EventBasedCertification", "fields": []string{"id", "type", "batch_id", "original", "update"}}, 200, &events)
+		if len(events.Rows) != 1 || events.Rows[0].ID != "aaron.fischer" || events.Rows[0].Type != "update" || events.Rows[0].BatchID != "g000002" ||
+			events.Rows[0].Original["CITY"] != "Jacksonville" || events.Rows[0].Update["CITY"] != "Akron" || len(events.Rows[0].Update) != 1 {
+			t.Errorf("changes: %+v", events.Rows)
 		}
 		wantError(t, ts.do("POST", "/api/report", map[string]any{"reportType": "FullOutputFeed", "fields": []string{"nope"}}, bearer(admin)), 400, "fields")
 		wantError(t, ts.do("POST", "/api/report", map[string]any{"reportType": "Nope"}, bearer(admin)), 400, "reportType")
