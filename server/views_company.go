@@ -37,6 +37,7 @@ func (s *Server) companyView(r *http.Request) (any, error) {
 	// assignmentStats has its own endpoint; maxRuleLength is internal.
 	delete(figs, "assignmentStats")
 	delete(figs, store.FigureMaxRuleLength)
+	delete(figs, store.FigureScoreCounts)
 	return companyViewBody{CompanyView: figs}, nil
 }
 

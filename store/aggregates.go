@@ -22,6 +22,8 @@ type aggregates struct {
 	bands     BandCounts
 	total     int64
 	maxRule   int64 // the longest rule's antecedent
+	// atLeast[p] / atMost[p]: valid assignments with score ≥ / ≤ p/100.
+	atLeast, atMost [101]int64
 }
 
 type userAgg struct {
@@ -135,6 +137,14 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 				a.bands.Unscored++
 			}
 			if scored {
+				for p := 0; p <= 100; p++ {
+					if score >= float64(p)/100 {
+						a.atLeast[p]++
+					}
+					if score <= float64(p)/100 {
+						a.atMost[p]++
+					}
+				}
 				e.scored++
 				e.sum += score
 				if u := a.users[uid]; u != nil {
@@ -342,6 +352,7 @@ func (a *aggregates) companyView() [][]any {
 			{"onek_to_tenk_users", dist[6]}, {"tenk_users", dist[7]}, {"hundredk_users", dist[8]}}},
 		{"assignmentStats", ordered{{"total", a.total}, {"unscored", a.bands.Unscored}, {"mostAssigned", mostJSON}}},
 		{FigureMaxRuleLength, a.maxRule},
+		{FigureScoreCounts, ordered{{"atLeast", a.atLeast[:]}, {"atMost", a.atMost[:]}}},
 	}
 	rows := make([][]any, 0, len(figures))
 	for _, f := range figures {
@@ -356,6 +367,11 @@ func (a *aggregates) companyView() [][]any {
 // FigureMaxRuleLength is the company_view figure holding the longest
 // published rule antecedent (for on-demand recommendations).
 const FigureMaxRuleLength = "maxRuleLength"
+
+// FigureScoreCounts is the company_view figure counting valid assignments
+// with score ≥ p/100 ("atLeast"[p]) and ≤ p/100 ("atMost"[p]), p = 0..100,
+// for the company view's volume thresholds (whole percents).
+const FigureScoreCounts = "scoreCounts"
 
 // lazyRows is a RowSource over rows built on the first Next.
 type lazyRows struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -109,18 +110,65 @@ type AssignmentStats struct {
 // assigned entitlements.
 func (db *DB) AssignmentStats(ctx context.Context, aq AssignmentStatsQuery) (AssignmentStats, error) {
 	var out AssignmentStats
-	err := queryEach(ctx, db.b, "assignment stats", `SELECT COUNT(*),
+	if ok, err := db.assignmentStatsFromFigures(ctx, aq, &out); err != nil || ok {
+		if err != nil {
+			return out, err
+		}
+	} else if err := db.assignmentStatsScan(ctx, aq, &out); err != nil {
+		return out, err
+	}
+	return db.assignmentStatsEnts(ctx, aq, out)
+}
+
+// assignmentStatsFromFigures reads the counts from the figures of the load
+// when the thresholds are whole percents (the configuration's
+// volumeThresholds are).
+func (db *DB) assignmentStatsFromFigures(ctx context.Context, aq AssignmentStatsQuery, out *AssignmentStats) (bool, error) {
+	hi, lo := aq.HighMin*100, aq.LowMax*100
+	if hi != math.Trunc(hi) || lo != math.Trunc(lo) || hi < 0 || hi > 100 || lo < 0 || lo > 100 ||
+		float64(int(hi))/100 != aq.HighMin || float64(int(lo))/100 != aq.LowMax {
+		return false, nil
+	}
+	figs, err := db.CompanyFigures(ctx)
+	if err != nil {
+		return false, err
+	}
+	var counts struct {
+		AtLeast []int64 `json:"atLeast"`
+		AtMost  []int64 `json:"atMost"`
+	}
+	var stats struct {
+		Total    int64 `json:"total"`
+		Unscored int64 `json:"unscored"`
+	}
+	if figs[FigureScoreCounts] == nil || figs["assignmentStats"] == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(figs[FigureScoreCounts], &counts); err != nil || len(counts.AtLeast) != 101 || len(counts.AtMost) != 101 {
+		return false, nil
+	}
+	if err := json.Unmarshal(figs["assignmentStats"], &stats); err != nil {
+		return false, nil
+	}
+	out.Total, out.Unscored, out.High, out.Low = stats.Total, stats.Unscored, counts.AtLeast[int(hi)], counts.AtMost[int(lo)]
+	return true, nil
+}
+
+// assignmentStatsScan counts over the assignments.
+func (db *DB) assignmentStatsScan(ctx context.Context, aq AssignmentStatsQuery, out *AssignmentStats) error {
+	return queryEach(ctx, db.b, "assignment stats", `SELECT COUNT(*),
 COALESCE(SUM(CASE WHEN score >= $1 THEN 1 ELSE 0 END), 0),
 COALESCE(SUM(CASE WHEN score <= $2 THEN 1 ELSE 0 END), 0),
 COALESCE(SUM(CASE WHEN score IS NULL THEN 1 ELSE 0 END), 0)
 FROM assignments WHERE valid`, []any{aq.HighMin, aq.LowMax}, func(r Rows) error {
 		return r.Scan(&out.Total, &out.High, &out.Low, &out.Unscored)
 	})
-	if err != nil {
-		return out, err
-	}
+}
+
+// assignmentStatsEnts adds the most assigned and high-volume entitlements.
+func (db *DB) assignmentStatsEnts(ctx context.Context, aq AssignmentStatsQuery, out AssignmentStats) (AssignmentStats, error) {
 	out.MostAssigned = []EntitlementStat{}
-	err = queryEach(ctx, db.b, "most assigned", `SELECT `+entStatCols+` FROM `+entStatFrom+`
+	err := queryEach(ctx, db.b, "most assigned", `SELECT `+entStatCols+` FROM `+entStatFrom+`
 WHERE es.holders > 0 ORDER BY es.holders DESC, es.ent_id LIMIT $1`, []any{int64(pageSize(aq.Limit))}, func(r Rows) error {
 		s, err := scanEntStat(r)
 		out.MostAssigned = append(out.MostAssigned, s)

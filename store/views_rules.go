@@ -41,6 +41,14 @@ func (db *DB) RecommendForItems(ctx context.Context, items []string, threshold f
 	}); err != nil {
 		return nil, err
 	}
+	if maxLen == 0 {
+		// A store loaded before the figure existed.
+		if err := queryEach(ctx, db.b, "rule length", `SELECT COALESCE(MAX(rule_len), 0) FROM rules`, nil, func(r Rows) error {
+			return r.Scan(&maxLen)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	var keys []string
 	var subset []string
 	var walk func(start int)

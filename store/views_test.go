@@ -345,6 +345,13 @@ func viewCases() []viewCase {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var scan AssignmentStats
+			if err := db.assignmentStatsScan(ctx, AssignmentStatsQuery{HighMin: 0.9, LowMax: 0.2}, &scan); err != nil {
+				t.Fatal(err)
+			}
+			if scan.Total != st.Total || scan.High != st.High || scan.Low != st.Low || scan.Unscored != st.Unscored {
+				t.Errorf("the load's figures %+v differ from a scan %+v", st, scan)
+			}
 			fmt.Fprintf(&b, "total=%d high=%d low=%d unscored=%d most=%s/%d count=%d hv=%d/%d|", st.Total, st.High, st.Low, st.Unscored,
 				st.MostAssigned[0].EntID, st.MostAssigned[0].Holders, st.MostAssignedCount, st.HighVolumeHigh, st.HighVolumeLow)
 			hs, err := db.HistConfSummary(ctx, 2026, 3)
