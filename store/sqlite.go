@@ -32,6 +32,10 @@ func OpenSQLite(ctx context.Context, path string) (Backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
+	// Keep connections open between requests: database/sql keeps only two
+	// idle by default, and a server under concurrent load would open (and
+	// set up) a new SQLite connection for most queries.
+	db.SetMaxIdleConns(64)
 	return &sqliteBackend{db: db, path: path}, nil
 }
 
