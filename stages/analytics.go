@@ -482,9 +482,33 @@ func textListArray(n int, get func(i int) []string) arrow.Array {
 	return b.NewArray()
 }
 
-// textArray builds a utf8 array of n rows ("" is null).
+// textArray builds a utf8 array of n rows ("" is null), sizing its
+// buffers once.
 func textArray(n int, get func(i int) string) arrow.Array {
-	return formats.StringArray(n, func(i int) []byte { return []byte(get(i)) })
+	vals := make([]string, n)
+	total := 0
+	for i := range vals {
+		vals[i] = get(i)
+		total += len(vals[i])
+	}
+	offsets := make([]int32, n+1)
+	data := make([]byte, 0, total)
+	valid := make([]byte, (n+7)/8)
+	nulls := 0
+	for i, v := range vals {
+		data = append(data, v...)
+		offsets[i+1] = int32(len(data))
+		if v == "" {
+			nulls++
+		} else {
+			valid[i/8] |= 1 << (i % 8)
+		}
+	}
+	d := array.NewData(arrow.BinaryTypes.String, n,
+		[]*memory.Buffer{memory.NewBufferBytes(valid), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)},
+		nil, nulls, 0)
+	defer d.Release()
+	return array.NewStringData(d)
 }
 
 // mustRatio reads a parameter as an exact decimal ratio.

@@ -116,7 +116,7 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 		if len(g.Ents) < cfg.RoleMinEntitlements || g.Freq < int64(cfg.RoleMinMembers) {
 			continue
 		}
-		g.Members = intersectPostings(post, g.items)
+		g.Members = intersectPostings(post, g.items, g.Freq)
 		if len(g.Members) < cfg.RoleMinMembers {
 			continue
 		}
@@ -132,21 +132,11 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 	for ri := range res.Roles {
 		role := &res.Roles[ri]
 		for _, e := range role.Ents {
-			h, hp := a.d.holders[e], pos[e]
-			i, j := 0, 0
-			for i < len(h) && j < len(role.Members) {
-				switch {
-				case h[i] < role.Members[j]:
-					i++
-				case h[i] > role.Members[j]:
-					j++
-				default:
-					role.AssignmentCount++
-					covered[hp[i]] = true
-					i++
-					j++
-				}
-			}
+			hp := pos[e]
+			matchHolders(a.d.holders[e], role.Members, func(i int) {
+				role.AssignmentCount++
+				covered[hp[i]] = true
+			})
 		}
 	}
 	for p, c := range covered {
@@ -165,6 +155,54 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 
 // Release frees the tables the result holds.
 func (r *MineResult) Release() { r.a.release() }
+
+// matchHolders calls fn(i), i ascending, for every holder h[i] that is
+// among members (both ascending), stepping through the longer list by
+// galloping search, so the cost follows the shorter one.
+func matchHolders(h, members []int32, fn func(i int)) {
+	if len(h) <= len(members) {
+		j := 0
+		for i, u := range h {
+			j = gallop(members, j, u)
+			if j == len(members) {
+				return
+			}
+			if members[j] == u {
+				fn(i)
+			}
+		}
+		return
+	}
+	i := 0
+	for _, u := range members {
+		i = gallop(h, i, u)
+		if i == len(h) {
+			return
+		}
+		if h[i] == u {
+			fn(i)
+		}
+	}
+}
+
+// gallop returns the first index k >= from with s[k] >= v (len(s) when
+// none), probing from, from+1, from+3, ... before a binary search.
+func gallop(s []int32, from int, v int32) int {
+	if from >= len(s) || s[from] >= v {
+		return from
+	}
+	lo, step := from, 1
+	hi := from + step
+	for hi < len(s) && s[hi] < v {
+		lo = hi
+		step *= 2
+		hi = from + step
+	}
+	hi = min(hi, len(s))
+	// s[lo] < v; the answer is in (lo, hi].
+	k, _ := slices.BinarySearch(s[lo+1:hi], v)
+	return lo + 1 + k
+}
 
 // itemsKey packs item ids into a map key.
 func itemsKey(items []int32) string {
@@ -200,30 +238,35 @@ func postings(it *scoring.Items) [][]int32 {
 	return out
 }
 
-// intersectPostings returns the identities carrying every item.
-func intersectPostings(post [][]int32, items []int32) []int32 {
-	if len(items) == 0 {
+// intersectPostings returns the identities carrying every item; want is
+// the expected count (the policy's freq), used as capacity. A one-item
+// policy shares its posting list.
+func intersectPostings(post [][]int32, items []int32, want int64) []int32 {
+	switch len(items) {
+	case 0:
 		return nil
+	case 1:
+		return post[items[0]]
 	}
 	lists := make([][]int32, len(items))
 	for i, id := range items {
 		lists[i] = post[id]
 	}
 	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
-	out := slices.Clone(lists[0])
-	for _, l := range lists[1:] {
-		k := 0
-		j := 0
-		for _, u := range out {
-			for j < len(l) && l[j] < u {
-				j++
+	out := make([]int32, 0, min(int64(len(lists[0])), max(want, 0)))
+	at := make([]int, len(lists))
+next:
+	for _, u := range lists[0] {
+		for k := 1; k < len(lists); k++ {
+			at[k] = gallop(lists[k], at[k], u)
+			if at[k] == len(lists[k]) {
+				break next
 			}
-			if j < len(l) && l[j] == u {
-				out[k] = u
-				k++
+			if lists[k][at[k]] != u {
+				continue next
 			}
 		}
-		out = out[:k]
+		out = append(out, u)
 	}
 	return out
 }
@@ -248,23 +291,19 @@ func (r *MineResult) RolesRecord() arrow.Record {
 		{Name: "assignment_count", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "status", Type: arrow.BinaryTypes.String},
 	}
+	usrIDs := make([]string, a.d.items.NumIdentities())
+	for u := range usrIDs {
+		usrIDs[u] = a.usr(int32(u))
+	}
+	entIDs := make([]string, len(a.d.holders))
+	for e := range entIDs {
+		entIDs[e] = a.d.entID(int32(e))
+	}
 	arrs := []arrow.Array{
 		textArray(n, func(i int) string { return r.Roles[i].ID }),
-		textListArray(n, func(i int) []string { return r.Roles[i].Policy }),
-		textListArray(n, func(i int) []string {
-			out := make([]string, len(r.Roles[i].Ents))
-			for j, e := range r.Roles[i].Ents {
-				out[j] = a.d.entID(e)
-			}
-			return out
-		}),
-		textListArray(n, func(i int) []string {
-			out := make([]string, len(r.Roles[i].Members))
-			for j, u := range r.Roles[i].Members {
-				out[j] = a.usr(u)
-			}
-			return out
-		}),
+		scoring.ItemListArray(n, func(i int) []int32 { return r.Roles[i].items }, a.d.items.Dict),
+		scoring.ItemListArray(n, func(i int) []int32 { return r.Roles[i].Ents }, entIDs),
+		scoring.ItemListArray(n, func(i int) []int32 { return r.Roles[i].Members }, usrIDs),
 		formats.Int64Array(mc, 0, false),
 		formats.Int64Array(ac, 0, false),
 		textArray(n, func(int) string { return RoleStatusCandidate }),
