@@ -118,7 +118,7 @@ func BenchmarkAnalysisJobsWorkspace(b *testing.B) {
 					b.Log(sum.String())
 				}
 			}
-			b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }
