@@ -187,6 +187,7 @@ func (s *Server) updateUser(r *http.Request) (any, error) {
 }
 
 func (s *Server) applyUserUpdate(r *http.Request, username string, upd store.UserUpdate) (any, error) {
+	defer s.auth.forgetUser(username)
 	err := s.db.UpdateUser(r.Context(), username, upd)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNotFoundf("email", "no user %q", username)
@@ -250,6 +251,7 @@ func (s *Server) setDisabled(disabled bool) handler {
 		if disabled && req.Email == callerOf(r.Context()).user.Username {
 			return nil, errorf(KindBadData, "email", "you cannot disable your own account")
 		}
+		defer s.auth.forgetUser(req.Email)
 		err := s.db.SetUserDisabled(r.Context(), req.Email, disabled)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errNotFoundf("email", "no user %q", req.Email)
@@ -392,6 +394,7 @@ func (s *Server) revokeAPIKey(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.auth.forgetKeys()
 	if err := s.db.RevokeAPIKey(r.Context(), k.ID, callerOf(r.Context()).user.Username, s.cfg.Now()); err != nil {
 		return nil, err
 	}

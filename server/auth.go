@@ -316,12 +316,18 @@ func (s *Server) authenticate(r *http.Request, a access) (*caller, error) {
 	useKey := cr.apiKey != "" && (cr.bearer == "" || a.apiKey)
 	switch {
 	case useKey:
-		k, err := s.db.APIKeyByHash(r.Context(), hashKey(cr.apiKey))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errorf(KindUnauthorized, "X-API-KEY", "unknown API key")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("authenticate API key: %w", err)
+		hash := hashKey(cr.apiKey)
+		k, ok := s.auth.key(hash)
+		if !ok {
+			var err error
+			k, err = s.db.APIKeyByHash(r.Context(), hash)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, errorf(KindUnauthorized, "X-API-KEY", "unknown API key")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("authenticate API key: %w", err)
+			}
+			s.auth.putKey(hash, k)
 		}
 		now := s.cfg.Now()
 		if !k.Revoked.IsZero() {
@@ -336,12 +342,17 @@ func (s *Server) authenticate(r *http.Request, a access) (*caller, error) {
 		if err != nil {
 			return nil, errorf(KindUnauthorized, "Authorization", "bearer token: %v", err)
 		}
-		u, err := s.db.User(r.Context(), cl.Subject)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errorf(KindUnauthorized, "Authorization", "the token's user %q does not exist", cl.Subject)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("authenticate token: %w", err)
+		u, ok := s.auth.user(cl.Subject)
+		if !ok {
+			var err error
+			u, err = s.db.User(r.Context(), cl.Subject)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, errorf(KindUnauthorized, "Authorization", "the token's user %q does not exist", cl.Subject)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("authenticate token: %w", err)
+			}
+			s.auth.putUser(u)
 		}
 		if u.Disabled {
 			return nil, errorf(KindUnauthorized, "Authorization", "user %q is disabled", u.Username)
@@ -349,4 +360,98 @@ func (s *Server) authenticate(r *http.Request, a access) (*caller, error) {
 		return &caller{user: u, groups: groupsOf(u.Groups), expires: cl.ExpiresAt.Time}, nil
 	}
 	return nil, nil
+}
+
+// authCache remembers recent credential lookups for a moment, so that a
+// busy client does not cost a store query per request. Changes made through
+// this server (revoking a key; updating, disabling or enabling a user) drop
+// the entries at once; changes made by another process take effect within
+// the TTL. Validity (expiry, revocation, disabled) is still checked on
+// every request against the remembered row.
+type authCache struct {
+	mu    sync.Mutex
+	ttl   time.Duration
+	keys  map[string]cachedKey  // by key hash
+	users map[string]cachedUser // by username
+}
+
+type cachedKey struct {
+	k  store.APIKey
+	at time.Time
+}
+
+type cachedUser struct {
+	u  store.User
+	at time.Time
+}
+
+// authCacheMax bounds each map; past it the map starts over.
+const authCacheMax = 10000
+
+func newAuthCache(ttl time.Duration) *authCache {
+	return &authCache{ttl: ttl, keys: map[string]cachedKey{}, users: map[string]cachedUser{}}
+}
+
+func (c *authCache) key(hash string) (store.APIKey, bool) {
+	if c.ttl <= 0 {
+		return store.APIKey{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.keys[hash]
+	if !ok || time.Since(e.at) > c.ttl {
+		return store.APIKey{}, false
+	}
+	return e.k, true
+}
+
+func (c *authCache) putKey(hash string, k store.APIKey) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.keys) >= authCacheMax {
+		c.keys = map[string]cachedKey{}
+	}
+	c.keys[hash] = cachedKey{k: k, at: time.Now()}
+}
+
+func (c *authCache) user(name string) (store.User, bool) {
+	if c.ttl <= 0 {
+		return store.User{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.users[name]
+	if !ok || time.Since(e.at) > c.ttl {
+		return store.User{}, false
+	}
+	return e.u, true
+}
+
+func (c *authCache) putUser(u store.User) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.users) >= authCacheMax {
+		c.users = map[string]cachedUser{}
+	}
+	c.users[u.Username] = cachedUser{u: u, at: time.Now()}
+}
+
+// forgetKeys drops every remembered key (after a revocation).
+func (c *authCache) forgetKeys() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = map[string]cachedKey{}
+}
+
+// forgetUser drops a remembered user (after a change to it).
+func (c *authCache) forgetUser(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.users, name)
 }

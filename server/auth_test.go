@@ -303,3 +303,22 @@ func TestAPIKeys(t *testing.T) {
 	wantError(t, ts.admin("POST", "/api/admin/revokeApiToken", map[string]string{"token": "nothing"}), 404, "token")
 	wantError(t, ts.admin("POST", "/api/admin/revokeApiToken", map[string]string{}), 400, "token")
 }
+
+func TestAuthCache(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.AuthCacheTTL = 200 * time.Millisecond })
+	secret, id := ts.addKey("cached", "")
+	wantStatus(t, ts.do("POST", "/api/ingest/datasources", "", apiKey(secret)), 200)
+	// Revoked by another process: refused once the remembered row is older
+	// than the TTL.
+	if err := ts.db.RevokeAPIKey(t.Context(), id, "elsewhere", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	wantError(t, ts.do("POST", "/api/ingest/datasources", "", apiKey(secret)), 401, "X-API-KEY")
+
+	// Changed through this server: at once.
+	tok := ts.addUser("c@example.com", GroupUser)
+	wantStatus(t, ts.do("GET", "/api/authentication/verify", nil, bearer(tok)), 200)
+	wantStatus(t, ts.admin("POST", "/api/admin/disableUser", map[string]string{"email": "c@example.com"}), 200)
+	wantError(t, ts.do("GET", "/api/authentication/verify", nil, bearer(tok)), 401, "Authorization")
+}

@@ -57,6 +57,10 @@ type Config struct {
 	// Runner runs the jobs; nil: the jobs endpoints answer 503. The caller
 	// owns it (Recover at start, Close at the end).
 	Runner *pipeline.Runner
+	// AuthCacheTTL is how long a credential lookup is remembered (changes
+	// made by another process take effect within it); default 1s, negative:
+	// none.
+	AuthCacheTTL time.Duration
 	// OIDC configures single sign-on; nil: SSO is not configured.
 	OIDC *OIDCConfig
 	// Now is the clock; default time.Now.
@@ -93,6 +97,9 @@ func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.AuthCacheTTL == 0 {
+		c.AuthCacheTTL = time.Second
+	}
 	return c
 }
 
@@ -122,6 +129,7 @@ type Server struct {
 	log     *slog.Logger
 	tokens  *tokens
 	logins  *limiter
+	auth    *authCache
 	metrics *metrics
 	started time.Time
 	table   []route
@@ -156,6 +164,7 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		tokens:  &tokens{key: []byte(key), ttl: cfg.TokenTTL, issuer: "autoid", audience: "autoid-api", now: cfg.Now},
 		logins:  newLimiter(cfg.LoginAttempts, cfg.LoginWindow, cfg.Now),
+		auth:    newAuthCache(cfg.AuthCacheTTL),
 		metrics: newMetrics(),
 		started: cfg.Now(),
 	}

@@ -347,6 +347,7 @@ func (s *Server) ssoUser(ctx context.Context, c jwt.MapClaims) (store.User, erro
 		return u, errorf(KindUnauthorized, "id_token", "user %q is disabled", u.Username)
 	}
 	if len(groups) > 0 && !sameSet(groups, u.Groups) {
+		defer s.auth.forgetUser(name)
 		if err := s.db.UpdateUser(ctx, name, store.UserUpdate{Groups: groups}); err != nil {
 			return u, err
 		}
