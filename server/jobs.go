@@ -353,16 +353,23 @@ func (s *Server) jobStatus(r *http.Request) (any, error) {
 		}
 		return statusOfRun(run), nil
 	}
-	d, err := s.definitionOf(r.Context(), j)
-	if err != nil {
+	if err := required("jobDefinitionName", j.JobDefinitionName); err != nil {
 		return nil, err
 	}
-	run, err := rn.Latest(r.Context(), d.Name)
+	// The latest run first: the common case costs one query.
+	run, err := rn.Latest(r.Context(), j.JobDefinitionName)
 	if errors.Is(err, store.ErrNotFound) {
+		d, err := s.definitionOf(r.Context(), j)
+		if err != nil {
+			return nil, err
+		}
 		return nil, errNotFoundf("jobDefinitionName", "job definition %q has not run yet", d.Name)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if j.JobType != "" && j.JobType != run.JobType {
+		return nil, errorf(KindBadData, "jobType", "job definition %q is of type %s, not %s", run.JobName, run.JobType, j.JobType)
 	}
 	return statusOfRun(run), nil
 }

@@ -101,6 +101,8 @@ func TestJobsEndToEnd(t *testing.T) {
 	if len(raw) != 8 {
 		t.Errorf("status has %d fields: %v", len(raw), raw)
 	}
+	wantError(t, ts.do("GET", "/jas/job/status?jobDefinitionName=ShowCaseCSVIngest&jobType=train", nil, auth), 400, "jobType")
+	wantError(t, ts.do("GET", "/jas/job/status?jobDefinitionName=Nothing", nil, auth), 404, "jobDefinitionName")
 
 	// Its log, as server-sent events, ends with an end event.
 	w = ts.admin("GET", "/jas/job/runs/"+st.RunID+"/logs", nil)
