@@ -216,6 +216,9 @@ func (r *Registry) Run(ctx context.Context, ws *workspace.Workspace, opts Option
 		return workspace.Run{}, err
 	}
 	defer rn.Close()
+	if _, err := rn.Recover(ctx); err != nil {
+		return workspace.Run{}, err
+	}
 	id, err := rn.Trigger(ctx, TriggerRequest{Jobs: opts.Jobs, Params: opts.Params, Source: opts.Source})
 	if err != nil {
 		return workspace.Run{}, err
