@@ -108,6 +108,8 @@ func TestViewsShowcase(t *testing.T) {
 		"Web_Flare NonIT Distribution":                         "0.6",
 	}
 
+	t.Run("same answers on PostgreSQL", func(t *testing.T) { sameOnPostgres(t, ts) })
+
 	t.Run("documented assignments", func(t *testing.T) {
 		var out struct {
 			Cursor      *string         `json:"cursor"`
@@ -834,10 +836,10 @@ func pgServer(t *testing.T, wsDir string) *testServer {
 	return ts
 }
 
-// The query views answer byte for byte the same from the embedded store
-// and from PostgreSQL on the showcase data.
-func TestViewsSameOnPostgres(t *testing.T) {
-	lite := showcaseServer(t)
+// sameOnPostgres checks that the query views answer byte for byte the
+// same from the embedded store and from PostgreSQL on the showcase data
+// (before any workflow write).
+func sameOnPostgres(t *testing.T, lite *testServer) {
 	pg := pgServer(t, lite.cfg.WorkspaceDir)
 	recs := map[string]any{"confidenceThreshold": 0.1, "maxResults": 1000, "offset": 0, "userAttributes": []string{
 		"0E_USR_MANAGER_ID_gregory.suhr", "13_USR_DEPARTMENT_NAME_Facilities Area A", "0C_CHIEF_YES_NO_No",
