@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"sync"
 
 	_ "modernc.org/sqlite" // the embedded store's driver (pure Go)
 )
@@ -14,7 +15,16 @@ import (
 type sqliteBackend struct {
 	db   *sql.DB
 	path string
+	// stmts are prepared queries by text: SQLite parses a statement on
+	// every prepare, which costs as much as running a small query.
+	// Statements are re-prepared by SQLite after a schema change.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
 }
+
+// maxCachedStmts bounds the prepared queries kept (the views build some
+// queries from their filters); past it, queries are prepared each time.
+const maxCachedStmts = 256
 
 // OpenSQLite opens (creating) an SQLite database file in WAL mode.
 func OpenSQLite(ctx context.Context, path string) (Backend, error) {
@@ -36,18 +46,63 @@ func OpenSQLite(ctx context.Context, path string) (Backend, error) {
 	// idle by default, and a server under concurrent load would open (and
 	// set up) a new SQLite connection for most queries.
 	db.SetMaxIdleConns(64)
-	return &sqliteBackend{db: db, path: path}, nil
+	return &sqliteBackend{db: db, path: path, stmts: map[string]*sql.Stmt{}}, nil
 }
 
 func (s *sqliteBackend) Dialect() Dialect { return SQLite }
-func (s *sqliteBackend) Close() error     { return s.db.Close() }
+func (s *sqliteBackend) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 func (s *sqliteBackend) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return sqlExec(ctx, s.db, q, args)
 }
 
 func (s *sqliteBackend) Query(ctx context.Context, q string, args ...any) (Rows, error) {
-	return s.db.QueryContext(ctx, q, args...)
+	s.mu.Lock()
+	st, ok := s.stmts[q]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		if st, err = s.db.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if old, raced := s.stmts[q]; raced {
+			st.Close()
+			st = old
+		} else if len(s.stmts) < maxCachedStmts {
+			s.stmts[q] = st
+		} else {
+			s.mu.Unlock()
+			rows, err := st.QueryContext(ctx, args...)
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			return closeWith{rows, st}, nil
+		}
+		s.mu.Unlock()
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// closeWith closes a statement used once with its rows.
+type closeWith struct {
+	*sql.Rows
+	st *sql.Stmt
+}
+
+func (c closeWith) Close() error {
+	err := c.Rows.Close()
+	c.st.Close()
+	return err
 }
 
 func (s *sqliteBackend) Tx(ctx context.Context, fn func(Conn) error) error {
