@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -106,41 +109,63 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 		g.Ents = append(g.Ents, r.Ent)
 	}
 	res.Groups = len(groups)
-	// 3: members and the size filters.
+	// 3: members and the size filters; 4: assignments per role and the
+	// covered assignments. Roles are independent: workers take them in
+	// turn, and mark covered assignments in a shared bitset.
 	post := postings(a.d.items)
+	var cands []*Role
 	for _, g := range groups {
-		if err := ctx.Err(); err != nil {
-			a.release()
-			return nil, err
+		if len(g.Ents) >= cfg.RoleMinEntitlements && g.Freq >= int64(cfg.RoleMinMembers) {
+			slices.Sort(g.Ents)
+			cands = append(cands, g)
 		}
-		if len(g.Ents) < cfg.RoleMinEntitlements || g.Freq < int64(cfg.RoleMinMembers) {
-			continue
-		}
-		g.Members = intersectPostings(post, g.items, g.Freq)
+	}
+	slices.SortFunc(cands, func(x, y *Role) int { return slices.Compare(x.items, y.items) })
+	coveredBits := make([]atomic.Uint64, (len(a.d.users)+63)/64)
+	pos := a.positions()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(cands) || ctx.Err() != nil {
+					return
+				}
+				g := cands[k]
+				g.Members = intersectPostings(post, g.items, g.Freq)
+				if len(g.Members) < cfg.RoleMinMembers {
+					continue
+				}
+				for _, e := range g.Ents {
+					hp := pos[e]
+					matchHolders(a.d.holders[e], g.Members, func(i int) {
+						g.AssignmentCount++
+						p := hp[i]
+						coveredBits[p/64].Or(1 << (p % 64))
+					})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		a.release()
+		return nil, err
+	}
+	for _, g := range cands {
 		if len(g.Members) < cfg.RoleMinMembers {
 			continue
 		}
-		slices.Sort(g.Ents)
 		g.Policy = a.d.items.Strings(g.items)
 		g.ID = RoleID(g.Policy)
 		res.Roles = append(res.Roles, *g)
 	}
-	slices.SortFunc(res.Roles, func(x, y Role) int { return slices.Compare(x.items, y.items) })
-	// 4: assignments per role and the run's coverage.
-	covered := make([]bool, len(a.d.users))
-	pos := a.positions()
-	for ri := range res.Roles {
-		role := &res.Roles[ri]
-		for _, e := range role.Ents {
-			hp := pos[e]
-			matchHolders(a.d.holders[e], role.Members, func(i int) {
-				role.AssignmentCount++
-				covered[hp[i]] = true
-			})
-		}
-	}
-	for p, c := range covered {
-		if !c {
+	covered := func(p int) bool { return coveredBits[p/64].Load()&(1<<(p%64)) != 0 }
+	for p := range a.d.users {
+		if !covered(p) {
 			continue
 		}
 		res.Covered++
