@@ -143,6 +143,25 @@ type Runner struct {
 type activeRun struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	state  atomicState
+}
+
+// atomicState holds the run's live stages once it executes.
+type atomicState struct {
+	mu sync.Mutex
+	st *runState
+}
+
+func (a *atomicState) set(st *runState) {
+	a.mu.Lock()
+	a.st = st
+	a.mu.Unlock()
+}
+
+func (a *atomicState) get() *runState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st
 }
 
 // NewRunner returns a runner; call Recover once at start, and Close at the
@@ -328,9 +347,22 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 	return nil
 }
 
-// Run returns a run with its stages.
+// Run returns a run with its stages. A run this runner executes shows its
+// live stages (the store's copy is written at each heartbeat).
 func (r *Runner) Run(ctx context.Context, id string) (store.Run, error) {
-	return r.cfg.Store.Run(ctx, id)
+	run, err := r.cfg.Store.Run(ctx, id)
+	if err != nil {
+		return run, err
+	}
+	r.mu.Lock()
+	a := r.active[id]
+	r.mu.Unlock()
+	if a != nil && !store.RunEnded(run.Status) {
+		if st := a.state.get(); st != nil {
+			run.Stages = st.snapshot()
+		}
+	}
+	return run, nil
 }
 
 // Runs lists runs, newest first.
@@ -545,6 +577,11 @@ func (r *Runner) execute(ctx context.Context, p plannedRun) {
 	}
 	log := slog.New(fanout(handlers)).With("run", p.id)
 	st := newRunState(p.plan)
+	r.mu.Lock()
+	if a := r.active[p.id]; a != nil {
+		a.state.set(st)
+	}
+	r.mu.Unlock()
 	mon := r.monitor(ctx, p.id, st, sink)
 	finish := func(status, message string) {
 		mon.stop()
