@@ -18,7 +18,7 @@ func TestIngestDataSourcesAndMappings(t *testing.T) {
 		active         bool
 	}{{"fdbfb998-7b3e-4ddc-9e4a-a4c46cace49e", "Test data", "csv", true}, {"0474f92c-d530-43cc-a012-29fb6c8b3b8b", "HR", "jdbc", false}} {
 		doc, _ := json.Marshal(map[string]any{"datasource_id": d.id, "name": d.name, "sync_type": "full", "icon": "apps", "isActive": d.active,
-			"entityTypes": map[string]any{"/autoid/system/datasources/" + d.id + "/applications": map[string]any{"uri": map[string]any{"file": "file:/data/input/applications.csv"}}},
+			"entityTypes":        map[string]any{"/autoid/system/datasources/" + d.id + "/applications": map[string]any{"uri": map[string]any{"file": "file:/data/input/applications.csv"}}},
 			"connectionSettings": map[string]any{d.conn: map[string]any{}}})
 		if err := ts.db.PutDataSource(ctx, store.DataSource{ID: d.id, Name: d.name, ConnectionType: d.conn, SyncType: "full", Active: d.active, Body: doc}); err != nil {
 			t.Fatal(err)
