@@ -13,12 +13,16 @@ func TestAssignmentIndexReconciliation(t *testing.T) {
 			ctx := context.Background()
 			db, _, _ := h.open(t)
 			mustLoad(t, db, newFakeRun(t, "r1", true, 1))
+			indexes := indexCount(t, db, "assignment_index")
 			res, err := db.BuildAssignmentIndex(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.RunID != "r1" || res.Entries != 6 {
 				t.Errorf("built %+v, want 6 entries of r1", res)
+			}
+			if got := indexCount(t, db, "assignment_index"); indexes != 3 || got != indexes {
+				t.Errorf("%d indexes after the build, %d before; the schema has 3", got, indexes)
 			}
 			r, err := db.ReconcileAssignmentIndex(ctx)
 			if err != nil {
