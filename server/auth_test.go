@@ -162,7 +162,13 @@ func TestBadTokens(t *testing.T) {
 }
 
 func TestUsersEndpoints(t *testing.T) {
-	ts := newTestServer(t)
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testUsersEndpoints(t, b) })
+	}
+}
+
+func testUsersEndpoints(t *testing.T, b backend) {
+	ts := newTestServer(t, b)
 	userTok := ts.addUser("john.doe@example.com", GroupSupervisor, GroupRoleEngineer)
 
 	// Conflicts and bad input.
@@ -241,8 +247,14 @@ func slicesContains(xs []string, x string) bool {
 }
 
 func TestAPIKeys(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testAPIKeys(t, b) })
+	}
+}
+
+func testAPIKeys(t *testing.T, b backend) {
 	clock := &fixedClock{t: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
-	ts := newTestServer(t, func(c *Config) { c.Now = clock.now })
+	ts := newTestServer(t, b, func(c *Config) { c.Now = clock.now })
 	secret, id := ts.addKey("Ingest Key", "2026-04-01")
 	if secret == "" || id == "" {
 		t.Fatal("no key")

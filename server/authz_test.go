@@ -154,8 +154,14 @@ func TestRoutesCoverInventory(t *testing.T) {
 // an API key and anonymously, and checks the answer against the
 // inventory: refused with 401/403 exactly where the reference says so.
 func TestAuthorizationMatrix(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testAuthorizationMatrix(t, b) })
+	}
+}
+
+func testAuthorizationMatrix(t *testing.T, b backend) {
 	inv := readInventory(t)
-	ts := newTestServer(t)
+	ts := newTestServer(t, b)
 	tokens := map[Group]string{}
 	for _, g := range AllGroups() {
 		email := strings.ToLower(strings.ReplaceAll(string(g), " ", ".")) + "@example.com"

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/autoid-oss/autoid/store"
 )
@@ -34,14 +38,40 @@ const (
 	testPassword = "correct horse battery"
 )
 
-// newTestServer opens a fresh embedded store in a temporary workspace,
-// creates the first administrator and signs it in. edit may change the
-// configuration before the server is built.
-func newTestServer(t testing.TB, edit ...func(*Config)) *testServer {
+// backend names the store a test server uses.
+type backend string
+
+const (
+	embedded backend = "sqlite"
+	postgres backend = "postgres"
+)
+
+// backends are the stores the tests that run per backend use.
+func backends() []backend { return []backend{embedded, postgres} }
+
+// newTestServer opens a fresh embedded store (or, given postgres, a fresh
+// schema of the server at TEST_DATABASE_URL) in a temporary workspace,
+// creates the first administrator and issues it a token. Functions of type
+// func(*Config) change the configuration before the server is built.
+func newTestServer(t testing.TB, opts ...any) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "", dir, nil)
+	var edit []func(*Config)
+	dsn := ""
+	for _, o := range opts {
+		switch o := o.(type) {
+		case func(*Config):
+			edit = append(edit, o)
+		case backend:
+			if o == postgres {
+				dsn = postgresSchema(t)
+			}
+		default:
+			t.Fatalf("newTestServer: option %T", o)
+		}
+	}
+	db, err := store.Open(ctx, dsn, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +90,44 @@ func newTestServer(t testing.TB, edit ...func(*Config)) *testServer {
 	ts := &testServer{t: t, srv: srv, db: db, cfg: srv.cfg}
 	ts.adminToken = ts.token(testAdmin)
 	return ts
+}
+
+// postgresSchema creates a schema of its own for a test on the server at
+// TEST_DATABASE_URL and returns its DSN; without the variable the test
+// skips, except under CI=true where it fails.
+func postgresSchema(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set: the PostgreSQL tests must run under CI")
+		}
+		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL backend")
+	}
+	ctx := context.Background()
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "server_" + hex.EncodeToString(rnd[:])
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
 }
 
 func testLogger() *slog.Logger {

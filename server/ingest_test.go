@@ -46,7 +46,13 @@ func (ts *testServer) table(entity string, cols ...string) []string {
 }
 
 func TestIngestActions(t *testing.T) {
-	ts := newTestServer(t)
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testIngestActions(t, b) })
+	}
+}
+
+func testIngestActions(t *testing.T, b backend) {
+	ts := newTestServer(t, b)
 	key, _ := ts.addKey("ingest", "")
 	post := func(entity, body string) *httptest.ResponseRecorder {
 		return ts.do("POST", "/api/ingest/"+entity, body, apiKey(key))

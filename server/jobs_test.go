@@ -59,8 +59,14 @@ func waitStatus(t *testing.T, ts *testServer, key, name string, states ...string
 }
 
 func TestJobsEndToEnd(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testJobsEndToEnd(t, b) })
+	}
+}
+
+func testJobsEndToEnd(t *testing.T, b backend) {
 	showcase := shared.Showcase(t)
-	ts := newTestServer(t, withRunner(t))
+	ts := newTestServer(t, b, withRunner(t))
 	key, _ := ts.addKey("jobs", "")
 	auth := header{"authorization", key}
 

@@ -10,7 +10,13 @@ import (
 const sinkID = "eaa19702-3806-4ee7-9466-91f0968699d9"
 
 func TestDataSinkLifecycle(t *testing.T) {
-	ts := newTestServer(t)
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testDataSinkLifecycle(t, b) })
+	}
+}
+
+func testDataSinkLifecycle(t *testing.T, b backend) {
+	ts := newTestServer(t, b)
 	key, _ := ts.addKey("sink", "")
 
 	w := ts.admin("POST", "/api/datasink/create", map[string]any{"id": sinkID, "name": "Test", "config": map[string]any{"something": 1234},
@@ -96,7 +102,13 @@ func TestDataSinkLifecycle(t *testing.T) {
 }
 
 func TestDataSinkStatusUpdates(t *testing.T) {
-	ts := newTestServer(t)
+	for _, b := range backends() {
+		t.Run(string(b), func(t *testing.T) { testDataSinkStatusUpdates(t, b) })
+	}
+}
+
+func testDataSinkStatusUpdates(t *testing.T, b backend) {
+	ts := newTestServer(t, b)
 	key, _ := ts.addKey("sink", "")
 	ctx := context.Background()
 	for _, q := range []string{
