@@ -113,6 +113,7 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 	// covered assignments. Roles are independent: workers take them in
 	// turn, and mark covered assignments in a shared bitset.
 	post := postings(a.d.items)
+	bits := itemBits(post, a.d.items.NumIdentities())
 	var cands []*Role
 	for _, g := range groups {
 		if len(g.Ents) >= cfg.RoleMinEntitlements && g.Freq >= int64(cfg.RoleMinMembers) {
@@ -129,23 +130,40 @@ func Mine(ctx context.Context, gen workspace.Generation, cfg Config, rulesPath, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The role's members as a bitset, for long holder lists.
+			memberBits := make([]uint64, (a.d.items.NumIdentities()+63)/64)
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(cands) || ctx.Err() != nil {
 					return
 				}
 				g := cands[k]
-				g.Members = intersectPostings(post, g.items, g.Freq)
+				g.Members = intersectPostings(post, bits, g.items, g.Freq)
 				if len(g.Members) < cfg.RoleMinMembers {
 					continue
 				}
+				for _, u := range g.Members {
+					memberBits[u/64] |= 1 << (u % 64)
+				}
 				for _, e := range g.Ents {
-					hp := pos[e]
-					matchHolders(a.d.holders[e], g.Members, func(i int) {
+					hp, h := pos[e], a.d.holders[e]
+					mark := func(i int) {
 						g.AssignmentCount++
 						p := hp[i]
 						coveredBits[p/64].Or(1 << (p % 64))
-					})
+					}
+					if len(h) > 8*len(g.Members) {
+						matchHolders(h, g.Members, mark)
+						continue
+					}
+					for i, u := range h {
+						if memberBits[u/64]&(1<<(u%64)) != 0 {
+							mark(i)
+						}
+					}
+				}
+				for _, u := range g.Members {
+					memberBits[u/64] = 0
 				}
 			}
 		}()
@@ -263,31 +281,58 @@ func postings(it *scoring.Items) [][]int32 {
 	return out
 }
 
+// bitsetMin is the posting-list length from which an item also gets a
+// bitset of its identities: membership tests then cost one load instead of
+// a galloping step.
+const bitsetMin = 2048
+
+// itemBits returns, per item, the bitset of its identities when its
+// posting list is long (nil otherwise).
+func itemBits(post [][]int32, identities int) [][]uint64 {
+	bits := make([][]uint64, len(post))
+	for id, l := range post {
+		if len(l) < bitsetMin {
+			continue
+		}
+		b := make([]uint64, (identities+63)/64)
+		for _, u := range l {
+			b[u/64] |= 1 << (u % 64)
+		}
+		bits[id] = b
+	}
+	return bits
+}
+
 // intersectPostings returns the identities carrying every item; want is
 // the expected count (the policy's freq), used as capacity. A one-item
 // policy shares its posting list.
-func intersectPostings(post [][]int32, items []int32, want int64) []int32 {
+func intersectPostings(post [][]int32, bits [][]uint64, items []int32, want int64) []int32 {
 	switch len(items) {
 	case 0:
 		return nil
 	case 1:
 		return post[items[0]]
 	}
-	lists := make([][]int32, len(items))
-	for i, id := range items {
-		lists[i] = post[id]
-	}
-	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
-	out := make([]int32, 0, min(int64(len(lists[0])), max(want, 0)))
-	at := make([]int, len(lists))
+	ids := slices.Clone(items)
+	slices.SortFunc(ids, func(a, b int32) int { return len(post[a]) - len(post[b]) })
+	first := post[ids[0]]
+	out := make([]int32, 0, min(int64(len(first)), max(want, 0)))
+	at := make([]int, len(ids))
 next:
-	for _, u := range lists[0] {
-		for k := 1; k < len(lists); k++ {
-			at[k] = gallop(lists[k], at[k], u)
-			if at[k] == len(lists[k]) {
+	for _, u := range first {
+		for k := 1; k < len(ids); k++ {
+			if b := bits[ids[k]]; b != nil {
+				if b[u/64]&(1<<(u%64)) == 0 {
+					continue next
+				}
+				continue
+			}
+			l := post[ids[k]]
+			at[k] = gallop(l, at[k], u)
+			if at[k] == len(l) {
 				break next
 			}
-			if lists[k][at[k]] != u {
+			if l[at[k]] != u {
 				continue next
 			}
 		}

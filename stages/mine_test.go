@@ -37,3 +37,42 @@ func TestMatchHolders(t *testing.T) {
 		}
 	}
 }
+
+// intersectPostings gives the same members with and without bitsets.
+func TestIntersectPostings(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 10000
+	post := make([][]int32, 6)
+	for id := range post {
+		p := []float64{0.9, 0.5, 0.3, 0.05, 0.01, 0.6}[id]
+		for u := int32(0); u < n; u++ {
+			if r.Float64() < p {
+				post[id] = append(post[id], u)
+			}
+		}
+	}
+	bits := itemBits(post, n)
+	if bits[0] == nil || bits[4] != nil {
+		t.Fatalf("bitsets for long lists only")
+	}
+	none := make([][]uint64, len(post))
+	for _, items := range [][]int32{{0, 1}, {1, 3}, {0, 2, 5}, {3, 4}, {4, 5, 0}, {2}} {
+		var want []int32
+		for u := int32(0); u < n; u++ {
+			all := true
+			for _, id := range items {
+				if _, ok := slices.BinarySearch(post[id], u); !ok {
+					all = false
+				}
+			}
+			if all {
+				want = append(want, u)
+			}
+		}
+		for _, b := range [][][]uint64{bits, none} {
+			if got := intersectPostings(post, b, items, int64(len(want))); !slices.Equal(got, want) {
+				t.Errorf("items %v: %d members, want %d", items, len(got), len(want))
+			}
+		}
+	}
+}
