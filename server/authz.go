@@ -116,8 +116,10 @@ func authorize(rt route, c *caller) *Error {
 		if a.keyOnly {
 			return errorf(KindUnauthorized, "X-API-KEY", "%s %s needs an API key in the X-API-KEY header", rt.Method, rt.Path)
 		}
-		return errorf(KindUnauthorized, "Authorization", "sign in: send a bearer token (Authorization: Bearer JWT)%s",
-			map[bool]string{true: " or an API key (X-API-KEY)", false: ""}[a.apiKey])
+		if a.apiKey {
+			return errorf(KindUnauthorized, "Authorization", "sign in: send a bearer token (Authorization: Bearer JWT) or an API key (X-API-KEY)")
+		}
+		return errorf(KindUnauthorized, "Authorization", "sign in: send a bearer token (Authorization: Bearer JWT)")
 	}
 	if c.key != nil {
 		if !a.apiKey {

@@ -47,6 +47,7 @@ var (
 	additions = map[string]expectation{
 		"/healthz":                     {public: true},
 		"/readyz":                      {public: true},
+		"/metrics":                     {public: true},
 		"/api/openapi.json":            {public: true},
 		"/jas/job/runs":                {groups: []Group{GroupAdmin}, apiKey: true},
 		"/jas/job/runs/{runId}":        {groups: []Group{GroupAdmin}, apiKey: true},

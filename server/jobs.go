@@ -525,6 +525,9 @@ func (s *Server) runLogs(r *http.Request) (any, error) {
 		after = n
 	}
 	return stream(func(w http.ResponseWriter, r *http.Request) error {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(s.streams, cancel)()
 		rc := http.NewResponseController(w)
 		rc.SetWriteDeadline(time.Time{}) // a log may stream for as long as the run
 		h := w.Header()
@@ -533,7 +536,7 @@ func (s *Server) runLogs(r *http.Request) (any, error) {
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
 		rc.Flush()
-		err := rn.Follow(r.Context(), id, after, func(e store.RunEvent) error {
+		err := rn.Follow(ctx, id, after, func(e store.RunEvent) error {
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Kind, compactJSON(e.Body)); err != nil {
 				return err
 			}
@@ -542,7 +545,7 @@ func (s *Server) runLogs(r *http.Request) (any, error) {
 		if err != nil {
 			return err
 		}
-		run, err := rn.Run(r.Context(), id)
+		run, err := rn.Run(ctx, id)
 		if err != nil {
 			return err
 		}

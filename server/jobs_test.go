@@ -3,12 +3,16 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/pipeline"
+	"github.com/autoid-oss/autoid/store"
 	"github.com/autoid-oss/autoid/workspace"
 )
 
@@ -230,4 +234,41 @@ func TestJobsBadInput(t *testing.T) {
 func TestJobsWithoutRunner(t *testing.T) {
 	ts := newTestServer(t)
 	wantError(t, ts.admin("POST", "/jas/job/run", `{"jobDefinitionName": "A"}`), 503, "")
+}
+
+// TestLogStreamEndsOnClose: a client following the log of a run that does
+// not end is let go when the server shuts down.
+func TestLogStreamEndsOnClose(t *testing.T) {
+	ts := newTestServer(t, withRunner(t))
+	if err := ts.db.InsertRun(t.Context(), store.Run{ID: "stuck", JobName: "x", JobType: "audit", Owner: "elsewhere"}, false); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(ts.srv.Handler())
+	defer hs.Close()
+	req, _ := http.NewRequest("GET", hs.URL+"/jas/job/runs/stuck/logs", nil)
+	req.Header.Set("Authorization", "Bearer "+ts.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %s", resp.Status)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); done <- err }()
+	select {
+	case <-done:
+		t.Fatal("the stream ended while the run is queued")
+	case <-time.After(300 * time.Millisecond):
+	}
+	ts.srv.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end on Close")
+	}
 }

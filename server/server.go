@@ -141,6 +141,9 @@ type Server struct {
 	ingestMu sync.Mutex
 	// ui is the UI configuration, replaced by reloadUIConfig.
 	ui atomic.Pointer[UIConfig]
+	// streams ends the log streams when the server shuts down (Close).
+	streams     context.Context
+	stopStreams context.CancelFunc
 	// dummyHash is checked when a login names no user, so that a failed
 	// login takes as long either way.
 	dummyHash string
@@ -179,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ui.Store(&ui)
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	s.table = s.routes()
 	if err := checkRoutes(s.table); err != nil {
 		return nil, err
@@ -189,6 +193,20 @@ func New(cfg Config) (*Server, error) {
 
 // Handler is the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close ends the streaming responses (run logs) so that a graceful
+// shutdown need not wait for them; register it with
+// http.Server.RegisterOnShutdown. Other requests are unaffected.
+func (s *Server) Close() { s.stopStreams() }
+
+// metricsHandler serves the private registry in the Prometheus format.
+func (s *Server) metricsHandler(*http.Request) (any, error) {
+	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	return stream(func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}), nil
+}
 
 func (s *Server) router() http.Handler {
 	r := chi.NewRouter()
@@ -202,7 +220,6 @@ func (s *Server) router() http.Handler {
 	for _, rt := range s.table {
 		r.Method(rt.Method, rt.Path, s.endpoint(rt))
 	}
-	r.Method("GET", "/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	return r
 }
 

@@ -15,6 +15,8 @@ func (s *Server) serviceRoutes() []route {
 			Summary: "The version of the service", Response: versionBody{}, Handle: s.version},
 		{Method: "GET", Path: "/healthz", Access: public(), Tag: "API service",
 			Summary: "Liveness: the process answers", Response: probe{}, Handle: s.healthz},
+		{Method: "GET", Path: "/metrics", Access: public(), Tag: "API service",
+			Summary: "Prometheus metrics: requests and latency by route, Go runtime, process", Handle: s.metricsHandler},
 		{Method: "GET", Path: "/readyz", Access: public(), Tag: "API service",
 			Summary: "Readiness: the store answers and its schema is current (503 otherwise)", Response: probe{}, Handle: s.readyz},
 	}

@@ -94,7 +94,7 @@ them /api/sso/* answers that SSO is not configured).`,
 			if err != nil {
 				return err
 			}
-			return serveHTTP(ctx, ln, srv.Handler(), log, shutdown)
+			return serveHTTP(ctx, ln, srv.Handler(), srv.Close, log, shutdown)
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -105,7 +105,7 @@ them /api/sso/* answers that SSO is not configured).`,
 
 // serveHTTP serves until ctx ends (SIGTERM, Ctrl-C), then shuts down
 // gracefully.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func(), log *slog.Logger, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -116,6 +116,7 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	hs.RegisterOnShutdown(onShutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String())
