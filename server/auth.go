@@ -25,8 +25,6 @@ type caller struct {
 	user   store.User
 	groups []Group
 	key    *store.APIKey
-	// expires is when the caller's bearer token expires.
-	expires time.Time
 }
 
 func (c *caller) isAdmin() bool {
@@ -357,7 +355,7 @@ func (s *Server) authenticate(r *http.Request, a access) (*caller, error) {
 		if u.Disabled {
 			return nil, errorf(KindUnauthorized, "Authorization", "user %q is disabled", u.Username)
 		}
-		return &caller{user: u, groups: groupsOf(u.Groups), expires: cl.ExpiresAt.Time}, nil
+		return &caller{user: u, groups: groupsOf(u.Groups)}, nil
 	}
 	return nil, nil
 }
