@@ -275,10 +275,20 @@ func (l *limiter) blocked(keys ...string) (bool, time.Duration) {
 	return wait > 0, wait
 }
 
+// limiterSweep is the number of keys past which a failure first drops
+// every key whose failures have all left the window, so that many
+// distinct names or addresses cannot grow the map without bound.
+const limiterSweep = 10000
+
 func (l *limiter) fail(keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	if len(l.fails) >= limiterSweep {
+		for k := range l.fails {
+			l.prune(k, now)
+		}
+	}
 	for _, k := range keys {
 		l.fails[k] = append(l.prune(k, now), now)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,4 +334,17 @@ func TestAuthCache(t *testing.T) {
 	wantStatus(t, ts.do("GET", "/api/authentication/verify", nil, bearer(tok)), 200)
 	wantStatus(t, ts.admin("POST", "/api/admin/disableUser", map[string]string{"email": "c@example.com"}), 200)
 	wantError(t, ts.do("GET", "/api/authentication/verify", nil, bearer(tok)), 401, "Authorization")
+}
+
+func TestLimiterForgetsOldKeys(t *testing.T) {
+	clock := &fixedClock{t: time.Now()}
+	l := newLimiter(3, time.Minute, clock.now)
+	for i := 0; i < limiterSweep; i++ {
+		l.fail("user:" + strconv.Itoa(i))
+	}
+	clock.t = clock.t.Add(2 * time.Minute)
+	l.fail("user:new")
+	if n := len(l.fails); n != 1 {
+		t.Fatalf("%d keys kept after their window", n)
+	}
 }
