@@ -253,6 +253,10 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.log.Warn("stream ended with an error", "request_id", requestIDOf(r.Context()), "err", err)
 			}
 		case response:
+			if v.Status == http.StatusNoContent || v.Status == http.StatusNotModified {
+				w.WriteHeader(v.Status) // no body allowed
+				return
+			}
 			writeJSON(w, v.Status, v.Body)
 		default:
 			writeJSON(w, http.StatusOK, v)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,17 @@ func TestEnsureAdminOnEmptyStore(t *testing.T) {
 	u, err := db.User(t.Context(), "root@example.com")
 	if err != nil || len(u.Groups) != 1 || u.Groups[0] != string(GroupAdmin) || !checkPassword(u.PasswordHash, "long enough pass") {
 		t.Fatalf("first administrator: %+v, %v", u, err)
+	}
+}
+
+func TestNoContentHasNoBody(t *testing.T) {
+	ts := newTestServer(t)
+	rt := route{Method: "POST", Path: "/x", Access: public(), Handle: func(*http.Request) (any, error) {
+		return response{Status: http.StatusNoContent}, nil
+	}}
+	w := httptest.NewRecorder()
+	ts.srv.endpoint(rt).ServeHTTP(w, httptest.NewRequest("POST", "/x", nil))
+	if w.Code != 204 || w.Body.Len() != 0 {
+		t.Fatalf("%d %q", w.Code, w.Body)
 	}
 }
