@@ -125,20 +125,25 @@ func (db *DB) ReconcileAssignmentIndex(ctx context.Context) (IndexReconciliation
 		return IndexReconciliation{}, fmt.Errorf("assignment index report: %w", err)
 	}
 	r := IndexReconciliation{RunID: cur.RunID, Generation: cur.Generation, ByBand: map[string]int64{}}
+	// Three passes: the index by band, the published assignments joined
+	// to the index (missing and mismatched entries), the index against the
+	// assignments.
 	err = db.b.Tx(ctx, func(c Conn) error {
-		rows, err := c.Query(ctx, `SELECT band, COUNT(*) FROM assignment_index GROUP BY band ORDER BY band`)
+		rows, err := c.Query(ctx, `SELECT band, COUNT(*), COALESCE(SUM(CASE WHEN score IS NULL THEN 1 ELSE 0 END), 0)
+FROM assignment_index GROUP BY band ORDER BY band`)
 		if err != nil {
 			return fmt.Errorf("bands: %w", err)
 		}
 		for rows.Next() {
 			var band string
-			var n int64
-			if err := rows.Scan(&band, &n); err != nil {
+			var n, unscored int64
+			if err := rows.Scan(&band, &n, &unscored); err != nil {
 				rows.Close()
 				return fmt.Errorf("bands: %w", err)
 			}
 			r.ByBand[strings.ToLower(band)] += n
 			r.Entries += n
+			r.Unscored += unscored
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
@@ -146,25 +151,23 @@ func (db *DB) ReconcileAssignmentIndex(ctx context.Context) (IndexReconciliation
 		}
 		rows.Close()
 		for _, x := range []struct {
-			dst *int64
+			dst []any
 			sql string
 		}{
-			{&r.Published, `SELECT COUNT(*) FROM assignments`},
-			{&r.Unscored, `SELECT COUNT(*) FROM assignment_index WHERE score IS NULL`},
-			{&r.MissingInIndex, `SELECT COUNT(*) FROM assignments a WHERE NOT EXISTS
- (SELECT 1 FROM assignment_index x WHERE x.usr_id = a.usr_id AND x.ent_id = a.ent_id)`},
-			{&r.MissingInAssignments, `SELECT COUNT(*) FROM assignment_index x WHERE NOT EXISTS
+			{[]any{&r.Published, &r.MissingInIndex, &r.Mismatched}, `SELECT COUNT(*),
+ COALESCE(SUM(CASE WHEN x.usr_id IS NULL THEN 1 ELSE 0 END), 0),
+ COALESCE(SUM(CASE WHEN x.usr_id IS NOT NULL AND (x.band <> a.band OR (x.score IS NULL) <> (a.score IS NULL) OR x.score <> a.score
+   OR (x.app_id IS NULL) <> (a.app_id IS NULL) OR x.app_id <> a.app_id OR x.justification <> a.justification) THEN 1 ELSE 0 END), 0)
+FROM assignments a LEFT JOIN assignment_index x ON x.usr_id = a.usr_id AND x.ent_id = a.ent_id`},
+			{[]any{&r.MissingInAssignments}, `SELECT COUNT(*) FROM assignment_index x WHERE NOT EXISTS
  (SELECT 1 FROM assignments a WHERE a.usr_id = x.usr_id AND a.ent_id = x.ent_id)`},
-			{&r.Mismatched, `SELECT COUNT(*) FROM assignment_index x JOIN assignments a ON a.usr_id = x.usr_id AND a.ent_id = x.ent_id
- WHERE x.band <> a.band OR (x.score IS NULL) <> (a.score IS NULL) OR x.score <> a.score
- OR (x.app_id IS NULL) <> (a.app_id IS NULL) OR x.app_id <> a.app_id OR x.justification <> a.justification`},
 		} {
 			rows, err := c.Query(ctx, x.sql)
 			if err != nil {
 				return err
 			}
 			if rows.Next() {
-				if err := rows.Scan(x.dst); err != nil {
+				if err := rows.Scan(x.dst...); err != nil {
 					rows.Close()
 					return err
 				}
