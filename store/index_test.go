@@ -71,3 +71,45 @@ func TestAssignmentIndexReconciliation(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAssignmentIndex builds the assignment index over 1M published
+// assignments (the generated company of BenchmarkLoad, loaded once per
+// backend outside the timing) and reconciles it; entries/s counts index
+// entries.
+func BenchmarkAssignmentIndex(b *testing.B) {
+	r := benchRun(b)
+	r.id = "bench"
+	for _, h := range harnesses() {
+		b.Run(h.name, func(b *testing.B) {
+			ctx := context.Background()
+			db, _, _ := h.open(b)
+			if _, err := db.Load(ctx, r.options()); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("create-assignment-index", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					res, err := db.BuildAssignmentIndex(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res.Entries != 1000000 {
+						b.Fatalf("%d entries", res.Entries)
+					}
+				}
+				b.ReportMetric(float64(b.N)*1e6/b.Elapsed().Seconds(), "entries/s")
+			})
+			b.Run("create-assignment-index-report", func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					rec, err := db.ReconcileAssignmentIndex(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if rec.Entries != 1000000 || rec.MissingInIndex+rec.MissingInAssignments+rec.Mismatched != 0 {
+						b.Fatalf("%+v", rec)
+					}
+				}
+				b.ReportMetric(float64(b.N)*1e6/b.Elapsed().Seconds(), "entries/s")
+			})
+		})
+	}
+}
