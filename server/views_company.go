@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -38,6 +39,13 @@ func (s *Server) companyView(r *http.Request) (any, error) {
 	delete(figs, "assignmentStats")
 	delete(figs, store.FigureMaxRuleLength)
 	delete(figs, store.FigureScoreCounts)
+	delete(figs, store.FigureAttributes)
+	delete(figs, store.FigureAttributeValues)
+	for k := range figs {
+		if strings.HasPrefix(k, store.FigureAppFilters) {
+			delete(figs, k)
+		}
+	}
 	return companyViewBody{CompanyView: figs}, nil
 }
 

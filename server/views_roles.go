@@ -210,8 +210,9 @@ func hexLen(name string) string {
 	return string([]byte{digits[n>>4&15], digits[n&15]})
 }
 
-// roleMembersShown bounds the members listed per role in an export.
-const roleMembersShown = 1000
+// roleMembersShown bounds the members listed per role in an export
+// (member_count gives them all).
+const roleMembersShown = 100
 
 func (s *Server) exportRoles(r *http.Request) (any, error) {
 	var req roleExportReq

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"sort"
 	"strings"
 )
@@ -24,9 +25,13 @@ type aggregates struct {
 	maxRule   int64 // the longest rule's antecedent
 	// atLeast[p] / atMost[p]: valid assignments with score ≥ / ≤ p/100.
 	atLeast, atMost [101]int64
+	// appHolders: per application, the identities (bits by userOrder
+	// position) holding one of its entitlements.
+	appHolders map[string][]uint64
 }
 
 type userAgg struct {
+	ord                    int // position in userOrder
 	name, manager, empType *string
 	attrs                  []kv // attribute -> value (string), in source order
 	sum                    float64
@@ -42,7 +47,8 @@ type entAgg struct {
 }
 
 func newAggregates(o *LoadOptions) *aggregates {
-	return &aggregates{o: o, users: map[string]*userAgg{}, filters: map[string]map[string]int64{}, ents: map[string]*entAgg{}}
+	return &aggregates{o: o, users: map[string]*userAgg{}, filters: map[string]map[string]int64{}, ents: map[string]*entAgg{},
+		appHolders: map[string][]uint64{}}
 }
 
 func (a *aggregates) bandsFunc() BandCounts { return a.bands }
@@ -98,7 +104,10 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 					u.empType = &v
 				}
 			}
-			if _, dup := a.users[id]; !dup {
+			if prev, dup := a.users[id]; dup {
+				u.ord = prev.ord
+			} else {
+				u.ord = len(a.userOrder)
 				a.userOrder = append(a.userOrder, id)
 			}
 			a.users[id] = u
@@ -120,6 +129,18 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			eid, _ := row[idx(cols, "ent_id")].(string)
 			e := a.ent(eid)
 			e.holders++
+			if app, ok := e.app.(string); ok {
+				if u := a.users[uid]; u != nil {
+					set := a.appHolders[app]
+					if set == nil {
+						set = make([]uint64, (len(a.userOrder)+63)/64)
+						a.appHolders[app] = set
+					}
+					if u.ord/64 < len(set) {
+						set[u.ord/64] |= 1 << (u.ord % 64)
+					}
+				}
+			}
 			score, scored := row[idx(cols, "score")].(float64)
 			band, _ := row[idx(cols, "band")].(string)
 			switch strings.ToLower(band) {
@@ -353,6 +374,11 @@ func (a *aggregates) companyView() [][]any {
 		{"assignmentStats", ordered{{"total", a.total}, {"unscored", a.bands.Unscored}, {"mostAssigned", mostJSON}}},
 		{FigureMaxRuleLength, a.maxRule},
 		{FigureScoreCounts, ordered{{"atLeast", a.atLeast[:]}, {"atMost", a.atMost[:]}}},
+		{FigureAttributes, a.attributeNames()},
+		{FigureAttributeValues, a.attributeValueCounts()},
+	}
+	for _, app := range sortedKeys(a.appHolders) {
+		figures = append(figures, kv{FigureAppFilters + app, a.appFilterOptions(a.appHolders[app])})
 	}
 	rows := make([][]any, 0, len(figures))
 	for _, f := range figures {
@@ -367,6 +393,76 @@ func (a *aggregates) companyView() [][]any {
 // FigureMaxRuleLength is the company_view figure holding the longest
 // published rule antecedent (for on-demand recommendations).
 const FigureMaxRuleLength = "maxRuleLength"
+
+// FigureAttributes is the company_view figure listing the identity
+// attributes that have values, in byte order.
+const FigureAttributes = "identityAttributes"
+
+func (a *aggregates) attributeNames() []string {
+	names := []string{}
+	for k := range a.filters {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// FigureAttributeValues is the company_view figure giving, per identity
+// attribute, its number of distinct values.
+const FigureAttributeValues = "identityAttributeValues"
+
+// FigureAppFilters prefixes the company_view figures holding, per
+// application, the filter options over its holders: a JSON list of
+// [attribute, value, count] in byte order.
+const FigureAppFilters = "appFilters:"
+
+func (a *aggregates) attributeValueCounts() ordered {
+	out := ordered{}
+	for _, k := range a.attributeNames() {
+		out = append(out, kv{k, int64(len(a.filters[k]))})
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// appFilterOptions counts attribute values over a set of identities.
+func (a *aggregates) appFilterOptions(set []uint64) [][3]any {
+	counts := map[[2]string]int64{}
+	for w, word := range set {
+		for word != 0 {
+			i := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if i < len(a.userOrder) {
+				for _, x := range a.users[a.userOrder[i]].attrs {
+					counts[[2]string{x.k, x.v.(string)}]++
+				}
+			}
+		}
+	}
+	keys := make([][2]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	out := make([][3]any, len(keys))
+	for i, k := range keys {
+		out[i] = [3]any{k[0], k[1], counts[k]}
+	}
+	return out
+}
 
 // FigureScoreCounts is the company_view figure counting valid assignments
 // with score ≥ p/100 ("atLeast"[p]) and ≤ p/100 ("atMost"[p]), p = 0..100,

@@ -9,10 +9,10 @@ import (
 )
 
 // CompanyFigures returns the company-view figures computed at load, by
-// name (JSON values).
+// name (JSON values), except the per-application filter options.
 func (db *DB) CompanyFigures(ctx context.Context) (map[string]json.RawMessage, error) {
 	out := map[string]json.RawMessage{}
-	err := queryEach(ctx, db.b, "company view", `SELECT figure, value FROM company_view`, nil, func(r Rows) error {
+	err := queryEach(ctx, db.b, "company view", `SELECT figure, value FROM company_view WHERE figure NOT LIKE $1`, []any{FigureAppFilters + "%"}, func(r Rows) error {
 		var k, v string
 		if err := r.Scan(&k, &v); err != nil {
 			return err
@@ -129,7 +129,11 @@ func (db *DB) assignmentStatsFromFigures(ctx context.Context, aq AssignmentStats
 		float64(int(hi))/100 != aq.HighMin || float64(int(lo))/100 != aq.LowMax {
 		return false, nil
 	}
-	figs, err := db.CompanyFigures(ctx)
+	countsRaw, err := db.figure(ctx, FigureScoreCounts)
+	if err != nil {
+		return false, err
+	}
+	statsRaw, err := db.figure(ctx, "assignmentStats")
 	if err != nil {
 		return false, err
 	}
@@ -141,13 +145,13 @@ func (db *DB) assignmentStatsFromFigures(ctx context.Context, aq AssignmentStats
 		Total    int64 `json:"total"`
 		Unscored int64 `json:"unscored"`
 	}
-	if figs[FigureScoreCounts] == nil || figs["assignmentStats"] == nil {
+	if countsRaw == nil || statsRaw == nil {
 		return false, nil
 	}
-	if err := json.Unmarshal(figs[FigureScoreCounts], &counts); err != nil || len(counts.AtLeast) != 101 || len(counts.AtMost) != 101 {
+	if err := json.Unmarshal(countsRaw, &counts); err != nil || len(counts.AtLeast) != 101 || len(counts.AtMost) != 101 {
 		return false, nil
 	}
-	if err := json.Unmarshal(figs["assignmentStats"], &stats); err != nil {
+	if err := json.Unmarshal(statsRaw, &stats); err != nil {
 		return false, nil
 	}
 	out.Total, out.Unscored, out.High, out.Low = stats.Total, stats.Unscored, counts.AtLeast[int(hi)], counts.AtMost[int(lo)]

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,6 +301,20 @@ FROM `+from+` WHERE `+b.and(), b.args, func(r Rows) error {
 	return out, nil
 }
 
+// figure returns a company_view figure (nil when absent).
+func (db *DB) figure(ctx context.Context, name string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := queryEach(ctx, db.b, "figure "+name, `SELECT value FROM company_view WHERE figure = $1`, []any{name}, func(r Rows) error {
+		var v string
+		if err := r.Scan(&v); err != nil {
+			return err
+		}
+		out = json.RawMessage(v)
+		return nil
+	})
+	return out, err
+}
+
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // EntDetail is one entitlement's view.
@@ -402,6 +418,54 @@ type FilterPopulation struct {
 // counts over the population (everyone when empty). Attributes limits
 // the attributes (nil: those with at most maxValues values overall).
 func (db *DB) FilterOptions(ctx context.Context, pop FilterPopulation, attributes []string, maxValues int) ([]FilterOption, error) {
+	if attributes == nil && maxValues > 0 {
+		// The attributes with at most maxValues values, from the load's figure.
+		var counts map[string]int64
+		raw, err := db.figure(ctx, FigureAttributeValues)
+		if err != nil {
+			return nil, err
+		}
+		if raw != nil && json.Unmarshal(raw, &counts) == nil {
+			attributes = []string{}
+			for k, n := range counts {
+				if n <= int64(maxValues) {
+					attributes = append(attributes, k)
+				}
+			}
+			sort.Strings(attributes)
+		}
+	}
+	if pop.AppID != "" && attributes != nil {
+		if err := db.mustApp(ctx, pop.AppID); err != nil {
+			return nil, err
+		}
+		raw, err := db.figure(ctx, FigureAppFilters+pop.AppID)
+		if err != nil {
+			return nil, err
+		}
+		out := []FilterOption{}
+		if raw == nil {
+			return out, nil // no holders
+		}
+		var rows [][3]json.RawMessage
+		if err := json.Unmarshal(raw, &rows); err != nil {
+			return nil, fmt.Errorf("filter options of %s: %w", pop.AppID, err)
+		}
+		keep := map[string]bool{}
+		for _, a := range attributes {
+			keep[a] = true
+		}
+		for _, r := range rows {
+			var f FilterOption
+			if json.Unmarshal(r[0], &f.Attribute) != nil || json.Unmarshal(r[1], &f.Value) != nil || json.Unmarshal(r[2], &f.Count) != nil {
+				return nil, fmt.Errorf("filter options of %s: bad row", pop.AppID)
+			}
+			if keep[f.Attribute] {
+				out = append(out, f)
+			}
+		}
+		return out, nil
+	}
 	b := &sqlb{}
 	var text string
 	if pop == (FilterPopulation{}) {
@@ -413,6 +477,7 @@ func (db *DB) FilterOptions(ctx context.Context, pop FilterPopulation, attribute
 		case pop.EntOwner != "":
 			b.where("ia.usr_id IN (SELECT a.usr_id FROM assignments a JOIN entitlements e ON e.ent_id = a.ent_id WHERE e.ent_owner_id = %s)", b.arg(pop.EntOwner))
 		case pop.AppID != "":
+			// A store loaded before the per-application figures existed.
 			if err := db.mustApp(ctx, pop.AppID); err != nil {
 				return nil, err
 			}

@@ -115,8 +115,9 @@ func (db *DB) Roles(ctx context.Context, rq RolesQuery) ([]RoleView, error) {
 		return nil, badField("status", "want draft, candidate or active, got %q", rq.Status)
 	}
 	b := &sqlb{}
+	mined, custom := "TRUE", "TRUE"
 	if rq.UsrID != "" {
-		b.where("t.role_id IN (SELECT role_id FROM role_members WHERE usr_id = %s)", b.arg(rq.UsrID))
+		mined, custom = "r.role_id IN (SELECT role_id FROM role_members WHERE usr_id = "+b.arg(rq.UsrID)+")", "FALSE"
 	}
 	if rq.Status != "" {
 		b.where("t.status = %s", b.arg(rq.Status))
@@ -125,7 +126,7 @@ func (db *DB) Roles(ctx context.Context, rq RolesQuery) ([]RoleView, error) {
 		b.where("t.datasink_status = %s", b.arg(rq.DatasinkStatus))
 	}
 	b.timeRange(rq.Updated, "t.updated_at")
-	text := viewSQL("view_roles", map[string]string{"where": b.and()})
+	text := viewSQL("view_roles", map[string]string{"mined": mined, "custom": custom, "where": b.and()})
 	out := []RoleView{}
 	err := queryEach(ctx, db.b, "roles", text, b.args, func(r Rows) error {
 		var x RoleView

@@ -368,25 +368,49 @@ LEFT JOIN rule_decisions rd ON rd.ent_id = r.ent_id AND rd.justification = r.jus
 		last := out[size-1]
 		next = EncodeCursor([]string{last.EntID, justKey(last.Justification)})
 	}
-	for i := range out {
-		x := &out[i]
-		x.Assignees = []UserRef{}
-		err := queryEach(ctx, db.b, "rule assignees", `SELECT a.usr_id, i.usr_name FROM assignments a LEFT JOIN identities i ON i.usr_id = a.usr_id
-WHERE a.ent_id = $1 AND a.justification = $2 ORDER BY a.usr_id LIMIT 1000`, []any{x.EntID, justKey(x.Justification)}, func(r Rows) error {
-			var u UserRef
-			var name sql.NullString
-			if err := r.Scan(&u.ID, &name); err != nil {
-				return err
-			}
-			u.Name = ns(name)
-			x.Assignees = append(x.Assignees, u)
-			return nil
-		})
-		if err != nil {
-			return nil, 0, "", err
-		}
+	if err := db.ruleAssignees(ctx, out); err != nil {
+		return nil, 0, "", err
 	}
 	return out, total, next, nil
+}
+
+// ruleAssigneesShown bounds the assignees listed per rule.
+const ruleAssigneesShown = 1000
+
+// ruleAssignees fills each rule's holders whose assignment it justifies:
+// one query over the page's entitlements, matched to the rules in Go.
+func (db *DB) ruleAssignees(ctx context.Context, rules []RuleView) error {
+	byKey := map[string]*RuleView{}
+	var ents []string
+	seen := map[string]bool{}
+	for i := range rules {
+		x := &rules[i]
+		x.Assignees = []UserRef{}
+		byKey[x.EntID+"\x00"+justKey(x.Justification)] = x
+		if !seen[x.EntID] {
+			seen[x.EntID] = true
+			ents = append(ents, x.EntID)
+		}
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	b := &sqlb{}
+	return queryEach(ctx, db.b, "rule assignees", `SELECT a.ent_id, a.justification, a.usr_id, i.usr_name FROM assignments a
+LEFT JOIN identities i ON i.usr_id = a.usr_id
+WHERE a.ent_id IN (`+b.list(ents)+`) AND a.score IS NOT NULL ORDER BY a.ent_id, a.usr_id`, b.args, func(r Rows) error {
+		var ent, just string
+		var u UserRef
+		var name sql.NullString
+		if err := r.Scan(&ent, &just, &u.ID, &name); err != nil {
+			return err
+		}
+		if x := byKey[ent+"\x00"+just]; x != nil && len(x.Assignees) < ruleAssigneesShown {
+			u.Name = ns(name)
+			x.Assignees = append(x.Assignees, u)
+		}
+		return nil
+	})
 }
 
 func joinOr(alts []string) string {

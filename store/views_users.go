@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -190,7 +191,9 @@ func (db *DB) UserDetails(ctx context.Context, uq UserDetailsQuery) (UserDetails
 	if out.Assignments, err = db.assignmentViews(ctx, b, "a.ent_id "+dir, size); err != nil {
 		return out, err
 	}
-	if n := len(out.Assignments); n > 0 {
+	if n := len(out.Assignments); n > 0 && uq.AfterEnt == "" {
+		out.AssignRemain = out.AssignmentCount - int64(n)
+	} else if n > 0 {
 		b = base()
 		b.where("a.ent_id %s %s", op, b.arg(out.Assignments[n-1].EntID))
 		if out.AssignRemain, err = db.count(ctx, b, "assignments a"); err != nil {
@@ -215,7 +218,9 @@ func (db *DB) UserDetails(ctx context.Context, uq UserDetailsQuery) (UserDetails
 	if out.Recommendations, err = db.recommendationViews(ctx, b, "r.rank", size); err != nil {
 		return out, err
 	}
-	if n := len(out.Recommendations); n > 0 {
+	if n := len(out.Recommendations); n > 0 && uq.AfterRec == "" {
+		out.RecRemain = out.RecCount - int64(n)
+	} else if n > 0 {
 		b = recBase()
 		b.where("r.rank > %s", b.arg(out.Recommendations[n-1].Rank))
 		if out.RecRemain, err = db.count(ctx, b, "recommendations r"); err != nil {
@@ -457,9 +462,12 @@ func (db *DB) DistinctUsers(ctx context.Context, dq DistinctUsersQuery) ([]Disti
 			return nil, "", badField("cursor", "not a cursor this server made")
 		}
 	}
-	names, err := db.attributeNames(ctx)
-	if err != nil {
-		return nil, "", err
+	var names attrNames
+	if len(dq.Prefix) > 0 {
+		var err error
+		if names, err = db.attributeNames(ctx); err != nil {
+			return nil, "", err
+		}
 	}
 	size := pageSize(dq.PageSize)
 	b := &sqlb{}
@@ -478,7 +486,7 @@ func (db *DB) DistinctUsers(ctx context.Context, dq DistinctUsersQuery) ([]Disti
 	text := fmt.Sprintf(`SELECT i.usr_id, i.usr_name, i.usr_manager_id, i.attributes FROM identities i WHERE %s ORDER BY i.usr_id LIMIT %s`,
 		b.and(), b.arg(int64(size+1)))
 	out := []DistinctUser{}
-	err = queryEach(ctx, db.b, "distinct users", text, b.args, func(r Rows) error {
+	err := queryEach(ctx, db.b, "distinct users", text, b.args, func(r Rows) error {
 		var u DistinctUser
 		var name, mgr sql.NullString
 		var attrs string
@@ -530,10 +538,24 @@ func (n attrNames) resolve(req string) (string, bool) {
 	return "", false
 }
 
-// attributeNames lists the identity attributes that have values.
+// attributeNames lists the identity attributes that have values (the
+// load's figure; a scan of the filter options for a store loaded before
+// it existed).
 func (db *DB) attributeNames(ctx context.Context) (attrNames, error) {
 	var out attrNames
-	err := queryEach(ctx, db.b, "attribute names", `SELECT DISTINCT attribute FROM filter_options ORDER BY attribute`, nil, func(r Rows) error {
+	found := false
+	err := queryEach(ctx, db.b, "attribute names", `SELECT value FROM company_view WHERE figure = $1`, []any{FigureAttributes}, func(r Rows) error {
+		var v string
+		if err := r.Scan(&v); err != nil {
+			return err
+		}
+		found = true
+		return json.Unmarshal([]byte(v), &out)
+	})
+	if err != nil || found {
+		return out, err
+	}
+	err = queryEach(ctx, db.b, "attribute names", `SELECT DISTINCT attribute FROM filter_options ORDER BY attribute`, nil, func(r Rows) error {
 		var s string
 		if err := r.Scan(&s); err != nil {
 			return err
