@@ -18,9 +18,10 @@ type IndexResult struct {
 // BuildAssignmentIndex fills the assignment index (SPEC section 11) from
 // the published tables: one entry per published assignment with user,
 // entitlement, application, score, band, justification and the identity's
-// attributes (the filterable identity attributes, as JSON), in one
-// transaction (readers see the old index until the commit). It copies; it
-// computes nothing.
+// attributes (the filterable identity attributes, as JSON), in key order.
+// Readers see the old index until the new one is complete: on PostgreSQL
+// a staging copy is filled, indexed and swapped in; on SQLite the fill
+// runs in one transaction. It copies; it computes nothing.
 func (db *DB) BuildAssignmentIndex(ctx context.Context) (IndexResult, error) {
 	t0 := time.Now()
 	unlock, err := db.lockPublish(ctx)
@@ -32,28 +33,42 @@ func (db *DB) BuildAssignmentIndex(ctx context.Context) (IndexResult, error) {
 	if err != nil {
 		return IndexResult{}, fmt.Errorf("assignment index: %w", err)
 	}
+	const fill = `SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.band, a.justification, COALESCE(i.attributes, '{}')
+FROM assignments a LEFT JOIN identities i ON i.usr_id = a.usr_id
+ORDER BY a.usr_id, a.ent_id`
+	if db.Dialect() == Postgres {
+		// As a load does: fill a staging copy without indexes, index it,
+		// then swap it in with one short transaction.
+		d := dialectOf(Postgres)
+		if err := d.createStage(ctx, db.b, "assignment_index"); err != nil {
+			return IndexResult{}, fmt.Errorf("assignment index: stage: %w", err)
+		}
+		n, err := db.b.Exec(ctx, `INSERT INTO assignment_index`+stageSuffix+` (usr_id, ent_id, app_id, score, band, justification, attributes) `+fill)
+		if err != nil {
+			return IndexResult{}, fmt.Errorf("assignment index: fill: %w", err)
+		}
+		if err := d.indexStage(ctx, db.b, "assignment_index"); err != nil {
+			return IndexResult{}, fmt.Errorf("assignment index: index: %w", err)
+		}
+		if err := db.b.Tx(ctx, func(c Conn) error { return d.swap(ctx, c, "assignment_index") }); err != nil {
+			return IndexResult{}, fmt.Errorf("assignment index: swap: %w", err)
+		}
+		return IndexResult{RunID: cur.RunID, Generation: cur.Generation, Entries: n, Seconds: time.Since(t0).Seconds()}, nil
+	}
 	var n int64
 	err = db.b.Tx(ctx, func(c Conn) error {
 		// On SQLite, readers keep their WAL snapshot until the commit, so
 		// the indexes can be dropped and rebuilt from their stored
 		// definitions after the fill: one sort per index instead of
-		// maintaining three B-trees row by row. (On PostgreSQL, dropping
-		// an index would lock readers out until the commit.)
-		var defs []string
-		if db.Dialect() == SQLite {
-			var err error
-			if defs, err = sqliteIndexDefs(ctx, c, "assignment_index"); err != nil {
-				return err
-			}
+		// maintaining three B-trees row by row.
+		defs, err := sqliteIndexDefs(ctx, c, "assignment_index")
+		if err != nil {
+			return err
 		}
 		if _, err := c.Exec(ctx, `DELETE FROM assignment_index`); err != nil {
 			return fmt.Errorf("clear: %w", err)
 		}
-		var err error
-		n, err = c.Exec(ctx, `INSERT INTO assignment_index (usr_id, ent_id, app_id, score, band, justification, attributes)
-SELECT a.usr_id, a.ent_id, a.app_id, a.score, a.band, a.justification, COALESCE(i.attributes, '{}')
-FROM assignments a LEFT JOIN identities i ON i.usr_id = a.usr_id
-ORDER BY a.usr_id, a.ent_id`)
+		n, err = c.Exec(ctx, `INSERT INTO assignment_index (usr_id, ent_id, app_id, score, band, justification, attributes) `+fill)
 		if err != nil {
 			return fmt.Errorf("fill: %w", err)
 		}
