@@ -381,15 +381,20 @@ const ruleAssigneesShown = 1000
 // one query over the page's entitlements, matched to the rules in Go.
 func (db *DB) ruleAssignees(ctx context.Context, rules []RuleView) error {
 	byKey := map[string]*RuleView{}
-	var ents []string
+	var ents, justs []string
 	seen := map[string]bool{}
 	for i := range rules {
 		x := &rules[i]
 		x.Assignees = []UserRef{}
-		byKey[x.EntID+"\x00"+justKey(x.Justification)] = x
+		k := justKey(x.Justification)
+		byKey[x.EntID+"\x00"+k] = x
 		if !seen[x.EntID] {
 			seen[x.EntID] = true
 			ents = append(ents, x.EntID)
+		}
+		if !seen["\x00"+k] {
+			seen["\x00"+k] = true
+			justs = append(justs, k)
 		}
 	}
 	if len(ents) == 0 {
@@ -398,7 +403,7 @@ func (db *DB) ruleAssignees(ctx context.Context, rules []RuleView) error {
 	b := &sqlb{}
 	return queryEach(ctx, db.b, "rule assignees", `SELECT a.ent_id, a.justification, a.usr_id, i.usr_name FROM assignments a
 LEFT JOIN identities i ON i.usr_id = a.usr_id
-WHERE a.ent_id IN (`+b.list(ents)+`) AND a.score IS NOT NULL ORDER BY a.ent_id, a.usr_id`, b.args, func(r Rows) error {
+WHERE a.ent_id IN (`+b.list(ents)+`) AND a.justification IN (`+b.list(justs)+`) ORDER BY a.ent_id, a.usr_id`, b.args, func(r Rows) error {
 		var ent, just string
 		var u UserRef
 		var name sql.NullString
