@@ -871,7 +871,9 @@ func (r *Runner) runStage(ctx context.Context, i int, t JobType, env *Env, st *r
 			sctx, cancel = context.WithTimeoutCause(ctx, timeout, errStageTimeout)
 		}
 		env.Log.Info("stage started", "attempt", attempt)
+		st.sampleNow()
 		err := safeRun(sctx, t.Run, env)
+		st.sampleNow()
 		if err == nil {
 			cancel()
 			env.Log.Info("stage finished", "seconds", st.seconds(i), "peak_rss_bytes", st.peakRSS(i))

@@ -162,6 +162,20 @@ func (s *runState) tables(i int) map[string]int64 {
 	return out
 }
 
+// sampleNow reads the process's resident and heap bytes into the running
+// stage's peaks. The monitor calls it every 100 ms; stages also call it
+// when they start and finish, so that a stage shorter than the period has
+// figures too.
+func (s *runState) sampleNow() {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(samples)
+	var heap int64
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		heap = int64(samples[0].Value.Uint64())
+	}
+	s.sample(residentBytes(), heap)
+}
+
 // sample records the process's memory in the running stage's peaks.
 func (s *runState) sample(rss, heap int64) {
 	s.mu.Lock()
@@ -221,19 +235,13 @@ func (r *Runner) monitor(runCtx context.Context, id string, st *runState, sink *
 		defer wg.Done()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			metrics.Read(samples)
-			var heap int64
-			if samples[0].Value.Kind() == metrics.KindUint64 {
-				heap = int64(samples[0].Value.Uint64())
-			}
-			st.sample(residentBytes(), heap)
+			st.sampleNow()
 		}
 	}()
 	// Store writes (which may wait while the embedded store is loading):
