@@ -8,22 +8,19 @@ import (
 	"sync"
 )
 
-// Limits of the dense counters of the level-wise strategy: beyond them a
-// class goes to the kernel.
-const (
-	maxDenseItems = 2048 // frequent items of a class (pair matrix k×k)
-)
+// maxDenseItems bounds the frequent items of a class in the level-wise
+// strategy (pair table k×k); a wider class goes to the kernel.
+const maxDenseItems = 2048
 
 // ruleMiner holds what every class shares: the possible antecedents
 // (itemsets of length <= MaxLen held by >= MinFreq transactions) with their
 // frequencies.
 type ruleMiner struct {
-	db       *DB
-	kdb      *DB // db restricted to the kept items
-	opt      RuleOptions
-	sE       int32  // class support
-	keep     []bool // items held by >= MinFreq transactions
-	itemFreq []int
+	db   *DB
+	kdb  *DB // db restricted to the kept items
+	opt  RuleOptions
+	sE   int32  // class support
+	keep []bool // items held by >= MinFreq transactions
 
 	ft        *freqTable // itemset -> antecedent id
 	anteItems []int32    // antecedent id's items: anteItems[anteOff[id]:anteOff[id+1]]
@@ -52,8 +49,6 @@ type classWorker struct {
 	local   []int32 // per item: local id + 1
 	touched []int32
 	fitems  []int32
-	fOff    []int
-	fIDs    []int32
 	cnt2    []int32
 	pairs   []int32 // a, b, pair index per pair of the class
 	slot    []int32 // per item: bitset slot + 1

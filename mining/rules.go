@@ -113,7 +113,7 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 	}
 	kdb := &DB{offsets: koff, items: kitems, numItems: db.NumItems()}
 
-	g := &ruleMiner{db: db, kdb: kdb, opt: opt, sE: int32(st.ClassSupport), keep: keep, itemFreq: count,
+	g := &ruleMiner{db: db, kdb: kdb, opt: opt, sE: int32(st.ClassSupport), keep: keep,
 		ft: newFreqTable(db.NumItems(), opt.MaxLen), anteOff: []int{0}}
 	gs, err := Mine(ctx, db, Options{MinSupport: opt.MinFreq, MaxLen: opt.MaxLen, Workers: workers}, func(s []int32, sup int) error {
 		g.ft.put(s, int32(len(g.anteFreq)))
