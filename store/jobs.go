@@ -421,15 +421,7 @@ func (db *DB) runs(ctx context.Context, id, job, active any, limit int) ([]Run, 
 		r.Attempts = int(attempts)
 		r.Timeout = time.Duration(timeout) * time.Millisecond
 		r.Created = time.UnixMicro(created).UTC()
-		if started.Valid {
-			r.Started = time.UnixMicro(started.Int64).UTC()
-		}
-		if ended.Valid {
-			r.Ended = time.UnixMicro(ended.Int64).UTC()
-		}
-		if beat.Valid {
-			r.Heartbeat = time.UnixMicro(beat.Int64).UTC()
-		}
+		r.Started, r.Ended, r.Heartbeat = fromMicros(started), fromMicros(ended), fromMicros(beat)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -318,12 +318,7 @@ func (db *DB) queryAPIKeys(ctx context.Context, sqlText string, args ...any) ([]
 		}
 		k.Name, k.Description, k.Owner, k.Modifier = name.String, desc.String, owner.String, modifier.String
 		k.Created = time.UnixMicro(created).UTC()
-		if expires.Valid {
-			k.Expires = time.UnixMicro(expires.Int64).UTC()
-		}
-		if revoked.Valid {
-			k.Revoked = time.UnixMicro(revoked.Int64).UTC()
-		}
+		k.Expires, k.Revoked = fromMicros(expires), fromMicros(revoked)
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -337,6 +332,14 @@ func micros(t time.Time) any {
 		return nil
 	}
 	return t.UnixMicro()
+}
+
+// fromMicros is the inverse of micros: NULL reads as the zero time.
+func fromMicros(t sql.NullInt64) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(t.Int64).UTC()
 }
 
 // Secret returns the server secret called name, creating it with generate
