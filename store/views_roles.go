@@ -182,17 +182,9 @@ func contains(list []string, s string) bool {
 // with their attributes.
 func (db *DB) RoleMembers(ctx context.Context, roleID string, limit int) ([]Identity, error) {
 	out := []Identity{}
-	err := queryEach(ctx, db.b, "role members", `SELECT i.usr_id, i.usr_name, i.usr_manager_id, i.attributes FROM role_members m
+	err := queryEach(ctx, db.b, "role members", `SELECT `+identityCols+` FROM role_members m
 JOIN identities i ON i.usr_id = m.usr_id WHERE m.role_id = $1 ORDER BY m.usr_id LIMIT $2`, []any{roleID, int64(pageSize(limit))}, func(r Rows) error {
-		var id Identity
-		var name, mgr sql.NullString
-		var attrs string
-		if err := r.Scan(&id.UsrID, &name, &mgr, &attrs); err != nil {
-			return err
-		}
-		id.Name, id.ManagerID = ns(name), ns(mgr)
-		var err error
-		id.Attrs, err = jsonAttrs(attrs)
+		id, err := scanIdentity(r)
 		out = append(out, id)
 		return err
 	})
@@ -248,17 +240,9 @@ func (db *DB) IdentitiesByID(ctx context.Context, ids []string) (map[string]Iden
 		return out, nil
 	}
 	b := &sqlb{}
-	err := queryEach(ctx, db.b, "identities", `SELECT usr_id, usr_name, usr_manager_id, attributes FROM identities WHERE usr_id IN (`+b.list(ids)+`)`,
+	err := queryEach(ctx, db.b, "identities", `SELECT `+identityCols+` FROM identities i WHERE i.usr_id IN (`+b.list(ids)+`)`,
 		b.args, func(r Rows) error {
-			var id Identity
-			var name, mgr sql.NullString
-			var attrs string
-			if err := r.Scan(&id.UsrID, &name, &mgr, &attrs); err != nil {
-				return err
-			}
-			id.Name, id.ManagerID = ns(name), ns(mgr)
-			var err error
-			id.Attrs, err = jsonAttrs(attrs)
+			id, err := scanIdentity(r)
 			out[id.UsrID] = id
 			return err
 		})

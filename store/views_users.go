@@ -18,20 +18,31 @@ type Identity struct {
 	Attrs     []Attr
 }
 
+// identityCols are the columns scanIdentity reads, of identities i.
+const identityCols = `i.usr_id, i.usr_name, i.usr_manager_id, i.attributes`
+
+// scanIdentity reads a row of identityCols.
+func scanIdentity(r Rows) (Identity, error) {
+	var id Identity
+	var name, mgr sql.NullString
+	var attrs string
+	if err := r.Scan(&id.UsrID, &name, &mgr, &attrs); err != nil {
+		return id, err
+	}
+	id.Name, id.ManagerID = ns(name), ns(mgr)
+	var err error
+	id.Attrs, err = jsonAttrs(attrs)
+	return id, err
+}
+
 // GetIdentity returns a published identity; a *NotFoundError when absent.
 func (db *DB) GetIdentity(ctx context.Context, usrID string) (Identity, error) {
 	var id Identity
 	found := false
-	err := queryEach(ctx, db.b, "identity "+usrID, `SELECT usr_id, usr_name, usr_manager_id, attributes FROM identities WHERE usr_id = $1`,
+	err := queryEach(ctx, db.b, "identity "+usrID, `SELECT `+identityCols+` FROM identities i WHERE i.usr_id = $1`,
 		[]any{usrID}, func(r Rows) error {
-			var name, mgr sql.NullString
-			var attrs string
-			if err := r.Scan(&id.UsrID, &name, &mgr, &attrs); err != nil {
-				return err
-			}
-			id.Name, id.ManagerID = ns(name), ns(mgr)
 			var err error
-			id.Attrs, err = jsonAttrs(attrs)
+			id, err = scanIdentity(r)
 			found = true
 			return err
 		})
@@ -483,24 +494,17 @@ func (db *DB) DistinctUsers(ctx context.Context, dq DistinctUsersQuery) ([]Disti
 	if after.UsrID != nil {
 		b.where("i.usr_id > %s", b.arg(*after.UsrID))
 	}
-	text := fmt.Sprintf(`SELECT i.usr_id, i.usr_name, i.usr_manager_id, i.attributes FROM identities i WHERE %s ORDER BY i.usr_id LIMIT %s`,
+	text := fmt.Sprintf(`SELECT `+identityCols+` FROM identities i WHERE %s ORDER BY i.usr_id LIMIT %s`,
 		b.and(), b.arg(int64(size+1)))
 	out := []DistinctUser{}
 	err := queryEach(ctx, db.b, "distinct users", text, b.args, func(r Rows) error {
-		var u DistinctUser
-		var name, mgr sql.NullString
-		var attrs string
-		if err := r.Scan(&u.UsrID, &name, &mgr, &attrs); err != nil {
-			return err
-		}
-		u.Name, u.ManagerID = ns(name), ns(mgr)
-		as, err := jsonAttrs(attrs)
+		id, err := scanIdentity(r)
 		if err != nil {
 			return err
 		}
-		u.Attrs = map[string]string{}
+		u := DistinctUser{UsrID: id.UsrID, Name: id.Name, ManagerID: id.ManagerID, Attrs: map[string]string{}}
 		for req, attr := range resolved {
-			for _, a := range as {
+			for _, a := range id.Attrs {
 				if a.Name == attr {
 					u.Attrs[req] = a.Value
 				}
