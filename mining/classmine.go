@@ -341,7 +341,7 @@ func (g *ruleMiner) buildIndex() {
 		}
 	}
 	items := func(id int32) []int32 { return g.anteItems[g.anteOff[id]:g.anteOff[id+1]] }
-	cmp := func(a, b int32) int { return compareItemsets(items(a), items(b)) }
+	cmp := func(a, b int32) int { return slices.Compare(items(a), items(b)) }
 	slices.SortFunc(two, cmp)
 	slices.SortFunc(three, cmp)
 	ix.pOff = make([]int32, n+1)
@@ -440,7 +440,7 @@ func (g *ruleMiner) buildTrie() {
 		ids[i] = int32(i)
 	}
 	items := func(id int32) []int32 { return g.anteItems[g.anteOff[id]:g.anteOff[id+1]] }
-	slices.SortFunc(ids, func(a, b int32) int { return compareItemsets(items(a), items(b)) })
+	slices.SortFunc(ids, func(a, b int32) int { return slices.Compare(items(a), items(b)) })
 	var build func(ids []int32, depth int) int32
 	build = func(ids []int32, depth int) int32 {
 		node := int32(len(g.trie))

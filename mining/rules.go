@@ -169,7 +169,7 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 				if len(found) == 0 {
 					continue
 				}
-				slices.SortFunc(found, func(a, b ClassRule) int { return compareItemsets(a.Items, b.Items) })
+				slices.SortFunc(found, func(a, b ClassRule) int { return slices.Compare(a.Items, b.Items) })
 				rules.Add(int64(len(found)))
 				if err := emit(c, found); err != nil {
 					errs[wi] = err
@@ -190,20 +190,6 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 		return st, fmt.Errorf("mining: %w", err)
 	}
 	return st, nil
-}
-
-// compareItemsets orders sorted itemsets element by element; a prefix
-// comes first.
-func compareItemsets(a, b []int32) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return len(a) - len(b)
 }
 
 // freqTable maps itemsets to their support. Itemsets of up to maxLen items

@@ -102,7 +102,7 @@ func TestMineRulesMatchesBruteForce(t *testing.T) {
 						mu.Lock()
 						defer mu.Unlock()
 						for i, r := range rules {
-							if i > 0 && compareItemsets(rules[i-1].Items, r.Items) >= 0 {
+							if i > 0 && slices.Compare(rules[i-1].Items, r.Items) >= 0 {
 								t.Errorf("class %d: rules out of order", c)
 							}
 							got[c] = append(got[c], fmt.Sprintf("%v %d/%d", r.Items, r.Frequnion, r.Freq))

@@ -54,16 +54,8 @@ func (l *Library) Len() int { return len(l.rules) }
 // compareStored is CompareRules on stored rules (items compared as byte
 // strings, which is the order of item ids).
 func compareStored(a, b *StoredRule) int {
-	if c := mining.CompareRatios(a.Frequnion, a.Freq, b.Frequnion, b.Freq); c != 0 {
-		return -c
-	}
-	switch {
-	case a.Frequnion != b.Frequnion:
-		return cmpDesc(a.Frequnion, b.Frequnion)
-	case a.Freq != b.Freq:
-		return cmpDesc(a.Freq, b.Freq)
-	case len(a.Items) != len(b.Items):
-		return len(a.Items) - len(b.Items)
+	if c := compareRank(a.Frequnion, a.Freq, len(a.Items), b.Frequnion, b.Freq, len(b.Items)); c != 0 {
+		return c
 	}
 	return model.CompareItemLists(a.Items, b.Items)
 }

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/autoid-oss/autoid/mining"
 )
@@ -23,18 +24,26 @@ func (r *Rule) Confidence() float64 { return float64(r.Frequnion) / float64(r.Fr
 // negative number when a is better than b, 0 when they are equal in all
 // these respects.
 func CompareRules(a, b *Rule) int {
-	if c := mining.CompareRatios(a.Frequnion, a.Freq, b.Frequnion, b.Freq); c != 0 {
+	if c := compareRank(a.Frequnion, a.Freq, len(a.Items), b.Frequnion, b.Freq, len(b.Items)); c != 0 {
+		return c
+	}
+	return slices.Compare(a.Items, b.Items)
+}
+
+// compareRank is the tie-break of section 4 short of comparing the
+// antecedents' items: confidence, frequnion and freq descending, then
+// antecedent length ascending.
+func compareRank(aFu, aF int64, aLen int, bFu, bF int64, bLen int) int {
+	if c := mining.CompareRatios(aFu, aF, bFu, bF); c != 0 {
 		return -c
 	}
 	switch {
-	case a.Frequnion != b.Frequnion:
-		return cmpDesc(a.Frequnion, b.Frequnion)
-	case a.Freq != b.Freq:
-		return cmpDesc(a.Freq, b.Freq)
-	case len(a.Items) != len(b.Items):
-		return len(a.Items) - len(b.Items)
+	case aFu != bFu:
+		return cmpDesc(aFu, bFu)
+	case aF != bF:
+		return cmpDesc(aF, bF)
 	}
-	return compareIDs(a.Items, b.Items)
+	return aLen - bLen
 }
 
 func cmpDesc(a, b int64) int {
@@ -42,20 +51,6 @@ func cmpDesc(a, b int64) int {
 		return -1
 	}
 	return 1
-}
-
-// compareIDs compares sorted id lists element by element; a prefix is
-// smaller.
-func compareIDs(a, b []int32) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return len(a) - len(b)
 }
 
 // Params are the training parameters of section 3, resolved: counts are

@@ -52,7 +52,7 @@ func NewIndex(items *Items, rules []Rule, numEnts, workers int) (*Index, error) 
 		}
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return compareIDs(rules[a].Items, rules[b].Items) })
+	slices.SortStableFunc(order, func(a, b int32) int { return slices.Compare(rules[a].Items, rules[b].Items) })
 	x := &Index{items: items, rules: rules, numEnts: numEnts, workers: workers}
 	x.build(order, 0)
 	return x, nil
