@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -130,56 +131,44 @@ func runIngest(ctx context.Context, env *Env) error {
 		return err
 	}
 	env.stage.generation = res.Generation
-	if err := recordSource(ctx, env, src); err != nil {
+	if err := RecordSource(ctx, env.WS, env.stage.store, src.ds, src.mapping); err != nil {
 		return fmt.Errorf("ingest succeeded (%s), but recording its data source failed: %w", res.Generation, err)
 	}
-	names := make([]string, 0, len(res.Rows))
-	for n := range res.Rows {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(env.Out, "ingest %s (%s) in %.2fs:\n", res.Generation, res.Sync, res.Seconds)
-	for _, n := range names {
-		fmt.Fprintf(env.Out, "  %-13s %10d rows", n, res.Rows[n])
-		if r, ok := res.Rejects[n]; ok {
-			fmt.Fprintf(env.Out, "  %d rejected", r)
-		}
-		fmt.Fprintln(env.Out)
-	}
+	WriteIngestSummary(env.Out, res)
 	return nil
 }
 
-// recordSource keeps the data source and its mapping in the workspace (so
-// a later run can name it by datasourceId) and in the serving store.
-func recordSource(ctx context.Context, env *Env, src resolvedSource) error {
-	if err := workspace.WriteJSON(filepath.Join(env.WS.Root, "sources", src.ds.ID+".json"), src.ds); err != nil {
+// RecordSource keeps a data source and its mapping in the workspace (so
+// that a later run can name it by datasourceId) and, when db is not nil, in
+// the serving store.
+func RecordSource(ctx context.Context, ws *workspace.Workspace, db *store.DB, ds stages.DataSource, m stages.Mapping) error {
+	if err := workspace.WriteJSON(filepath.Join(ws.Root, "sources", ds.ID+".json"), ds); err != nil {
 		return err
 	}
-	if len(src.mapping) > 0 {
-		if err := workspace.WriteJSON(filepath.Join(env.WS.Root, "mappings", src.ds.ID+".json"), src.mapping); err != nil {
+	if len(m) > 0 {
+		if err := workspace.WriteJSON(filepath.Join(ws.Root, "mappings", ds.ID+".json"), m); err != nil {
 			return err
 		}
 	}
-	db := env.stage.store
 	if db == nil {
 		return nil
 	}
-	doc, err := src.ds.Document()
+	doc, err := ds.Document()
 	if err != nil {
 		return err
 	}
-	if err := db.PutDataSource(ctx, store.DataSource{ID: src.ds.ID, Name: src.ds.Name, ConnectionType: src.ds.ConnectionType,
-		SyncType: src.ds.SyncType, Active: src.ds.Active, Body: doc}); err != nil {
+	if err := db.PutDataSource(ctx, store.DataSource{ID: ds.ID, Name: ds.Name, ConnectionType: ds.ConnectionType,
+		SyncType: ds.SyncType, Active: ds.Active, Body: doc}); err != nil {
 		return err
 	}
-	entities := make([]string, 0, len(src.mapping))
-	for e := range src.mapping {
+	entities := make([]string, 0, len(m))
+	for e := range m {
 		entities = append(entities, e)
 	}
 	sort.Strings(entities)
 	for _, e := range entities {
-		sm := store.Mapping{ID: src.ds.ID + "/" + e, SourceEntity: "/autoid/system/datasources/" + src.ds.ID + "/" + e, TargetEntity: "/autoid/base/" + e}
-		for _, cm := range src.mapping[e] {
+		sm := store.Mapping{ID: ds.ID + "/" + e, SourceEntity: "/autoid/system/datasources/" + ds.ID + "/" + e, TargetEntity: "/autoid/base/" + e}
+		for _, cm := range m[e] {
 			sm.Properties = append(sm.Properties, store.MappingProperty{Source: cm.Source, Target: cm.Target, Apply: cm.Apply})
 		}
 		if err := db.PutMapping(ctx, sm); err != nil {
@@ -187,4 +176,21 @@ func recordSource(ctx context.Context, env *Env, src resolvedSource) error {
 		}
 	}
 	return nil
+}
+
+// WriteIngestSummary writes the one-line-per-table summary of an ingest.
+func WriteIngestSummary(w io.Writer, res *stages.IngestResult) {
+	names := make([]string, 0, len(res.Rows))
+	for n := range res.Rows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "ingest %s (%s) in %.2fs:\n", res.Generation, res.Sync, res.Seconds)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-13s %10d rows", n, res.Rows[n])
+		if r, ok := res.Rejects[n]; ok {
+			fmt.Fprintf(w, "  %d rejected", r)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoid-oss/autoid/pipeline"
 	"github.com/autoid-oss/autoid/stages"
 	"github.com/autoid-oss/autoid/store"
 	"github.com/autoid-oss/autoid/workspace"
@@ -77,19 +76,7 @@ existing keys; delete removes the listed keys.`,
 			if err := saveSource(cmd.Context(), g, ws, src, m); err != nil {
 				return fmt.Errorf("ingest succeeded (%s), but recording its data source failed: %w", res.Generation, err)
 			}
-			names := make([]string, 0, len(res.Rows))
-			for n := range res.Rows {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			fmt.Fprintf(g.stdout, "ingest %s (%s) in %.2fs:\n", res.Generation, res.Sync, res.Seconds)
-			for _, n := range names {
-				fmt.Fprintf(g.stdout, "  %-13s %10d rows", n, res.Rows[n])
-				if r, ok := res.Rejects[n]; ok {
-					fmt.Fprintf(g.stdout, "  %d rejected", r)
-				}
-				fmt.Fprintln(g.stdout)
-			}
+			pipeline.WriteIngestSummary(g.stdout, res)
 			if n := res.RejectsTotal(); n > 0 {
 				fmt.Fprintf(g.stdout, "  %d rejected rows: autoid export rejects --format csv\n", n)
 			}
@@ -106,40 +93,10 @@ existing keys; delete removes the listed keys.`,
 // saveSource records the data source and its mapping in the store (the
 // embedded one, or --database-url) and as files in the workspace.
 func saveSource(ctx context.Context, g *globals, ws *workspace.Workspace, src stages.DataSource, m stages.Mapping) error {
-	if err := workspace.WriteJSON(filepath.Join(ws.Root, "sources", src.ID+".json"), src); err != nil {
-		return err
-	}
-	if len(m) > 0 {
-		if err := workspace.WriteJSON(filepath.Join(ws.Root, "mappings", src.ID+".json"), m); err != nil {
-			return err
-		}
-	}
-	doc, err := src.Document()
-	if err != nil {
-		return err
-	}
 	db, err := store.Open(ctx, store.DSN(g.databaseURL), ws.Root, g.logger())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.PutDataSource(ctx, store.DataSource{ID: src.ID, Name: src.Name, ConnectionType: src.ConnectionType,
-		SyncType: src.SyncType, Active: src.Active, Body: doc}); err != nil {
-		return err
-	}
-	entities := make([]string, 0, len(m))
-	for e := range m {
-		entities = append(entities, e)
-	}
-	sort.Strings(entities)
-	for _, e := range entities {
-		sm := store.Mapping{ID: src.ID + "/" + e, SourceEntity: "/autoid/system/datasources/" + src.ID + "/" + e, TargetEntity: "/autoid/base/" + e}
-		for _, cm := range m[e] {
-			sm.Properties = append(sm.Properties, store.MappingProperty{Source: cm.Source, Target: cm.Target, Apply: cm.Apply})
-		}
-		if err := db.PutMapping(ctx, sm); err != nil {
-			return err
-		}
-	}
-	return nil
+	return pipeline.RecordSource(ctx, ws, db, src, m)
 }
