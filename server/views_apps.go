@@ -151,12 +151,26 @@ type appEntsBody struct {
 	Entitlements      []appEnt `json:"entitlements"`
 }
 
-func (s *Server) appEntitlements(r *http.Request) (any, error) {
-	var req filtersReq
-	if err := decodeOptionalJSON(r, &req); err != nil {
-		return nil, err
+// appPage reads an application view's body: its filters resolved, and the
+// cursor and page size, each taken from the query when given there.
+func (s *Server) appPage(r *http.Request) (req filtersReq, fs []store.AttrFilter, size int, err error) {
+	if err = decodeOptionalJSON(r, &req); err != nil {
+		return
 	}
-	fs, err := s.attrFilters(r, req.Filters)
+	if fs, err = s.attrFilters(r, req.Filters); err != nil {
+		return
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		req.Cursor = c
+	}
+	if size, err = pageOf(r); err == nil && size == 0 {
+		size = int(req.PageSize)
+	}
+	return
+}
+
+func (s *Server) appEntitlements(r *http.Request) (any, error) {
+	req, fs, size, err := s.appPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -164,19 +178,8 @@ func (s *Server) appEntitlements(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cursor := r.URL.Query().Get("cursor")
-	if cursor == "" {
-		cursor = req.Cursor
-	}
-	size, err := pageOf(r)
-	if err != nil {
-		return nil, err
-	}
-	if size == 0 {
-		size = int(req.PageSize)
-	}
 	p, err := s.db.AppEntitlements(r.Context(), store.AppEntsQuery{AppID: chi.URLParam(r, "appId"), Filters: fs, Scope: appScope(r), Thresholds: set.th,
-		Cursor: cursor, PageSize: size})
+		Cursor: req.Cursor, PageSize: size})
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -218,11 +221,7 @@ type appAssignmentsBody struct {
 }
 
 func (s *Server) appAssignments(r *http.Request) (any, error) {
-	var req filtersReq
-	if err := decodeOptionalJSON(r, &req); err != nil {
-		return nil, err
-	}
-	fs, err := s.attrFilters(r, req.Filters)
+	req, fs, size, err := s.appPage(r)
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +232,6 @@ func (s *Server) appAssignments(r *http.Request) (any, error) {
 		}
 		return body
 	}
-	size, err := pageOf(r)
-	if err != nil {
-		return nil, err
-	}
-	if size == 0 {
-		size = int(req.PageSize)
-	}
 	desc := false
 	switch strings.ToLower(pick("sortDir", req.SortDir)) {
 	case "", "asc":
@@ -249,7 +241,7 @@ func (s *Server) appAssignments(r *http.Request) (any, error) {
 		return nil, errorf(KindBadData, "sortDir", "want asc or desc")
 	}
 	p, err := s.db.AppAssignments(r.Context(), store.AppAssignmentsQuery{AppID: chi.URLParam(r, "appId"), UsrID: pick("user", req.User), Filters: fs,
-		Scope: appScope(r), SortBy: pick("sortBy", req.SortBy), Desc: desc, Cursor: pick("cursor", req.Cursor), PageSize: size})
+		Scope: appScope(r), SortBy: pick("sortBy", req.SortBy), Desc: desc, Cursor: req.Cursor, PageSize: size})
 	if err != nil {
 		return nil, storeErr(err)
 	}
