@@ -300,14 +300,10 @@ func runTrain(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer res.Release()
-	rules := res.RulesRecord()
-	defer rules.Release()
-	if err := env.Output("rules", rules); err != nil {
+	if err := output(env, "rules", res.RulesRecord()); err != nil {
 		return err
 	}
-	dfs := res.DrivingFactorsRecord()
-	defer dfs.Release()
-	if err := env.Output("driving_factors", dfs); err != nil {
+	if err := output(env, "driving_factors", res.DrivingFactorsRecord()); err != nil {
 		return err
 	}
 	res.Summary(env.Out)
@@ -324,9 +320,7 @@ func runPredictAsIs(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer res.Release()
-	rec := res.Record()
-	defer rec.Release()
-	if err := env.Output("assignment_scores", rec); err != nil {
+	if err := output(env, "assignment_scores", res.Record()); err != nil {
 		return err
 	}
 	res.Summary(env.Out)
@@ -343,9 +337,7 @@ func runRecommend(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer res.Release()
-	rec := res.Record()
-	defer rec.Release()
-	if err := env.Output("recommendations", rec); err != nil {
+	if err := output(env, "recommendations", res.Record()); err != nil {
 		return err
 	}
 	res.Summary(env.Out)
