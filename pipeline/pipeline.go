@@ -285,9 +285,7 @@ func runAudit(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	rec := res.FindingsRecord()
-	defer rec.Release()
-	if err := env.Output("audit_findings", rec); err != nil {
+	if err := output(env, "audit_findings", res.FindingsRecord()); err != nil {
 		return err
 	}
 	res.Summary(env.Out)
