@@ -323,10 +323,7 @@ type AppRef struct {
 // owner (ByEntOwner).
 func (db *DB) SearchApps(ctx context.Context, by OwnerBy, user, text string, limit int) ([]AppRef, error) {
 	b := &sqlb{}
-	if text != "" {
-		pat := b.arg("%" + likeEscape(strings.ToLower(text)) + "%")
-		b.where(`(LOWER(p.app_id) LIKE %s ESCAPE '\' OR LOWER(COALESCE(p.app_name, '')) LIKE %s ESCAPE '\')`, pat, pat)
-	}
+	b.idOrNameContains("p.app_id", "p.app_name", text)
 	if user != "" {
 		switch by {
 		case ByAppOwner:

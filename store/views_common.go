@@ -188,6 +188,26 @@ func (b *sqlb) where(format string, args ...any) {
 	b.conds = append(b.conds, fmt.Sprintf(format, args...))
 }
 
+// idOrNameContains adds the condition that column id or column name
+// contains text (case insensitive for ASCII); none when text is empty.
+func (b *sqlb) idOrNameContains(id, name, text string) {
+	if text == "" {
+		return
+	}
+	pat := b.arg(containsPattern(text))
+	b.where(`(LOWER(%s) LIKE %s ESCAPE '\' OR LOWER(COALESCE(%s, '')) LIKE %s ESCAPE '\')`, id, pat, name, pat)
+}
+
+// containsPattern is the LIKE pattern matching lower-cased text anywhere.
+func containsPattern(text string) string {
+	return "%" + likeEscape(strings.ToLower(text)) + "%"
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likeEscape escapes LIKE's wildcards with a backslash.
+func likeEscape(s string) string { return likeEscaper.Replace(s) }
+
 // and joins the conditions ("TRUE" when none).
 func (b *sqlb) and() string {
 	if len(b.conds) == 0 {

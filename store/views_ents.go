@@ -36,10 +36,7 @@ const entRefFrom = `entitlements e LEFT JOIN applications p ON p.app_id = e.app_
 // (ByEntOwner) or in applications owned (ByAppOwner) by user.
 func (db *DB) SearchEntitlements(ctx context.Context, by OwnerBy, user, text, appID string, limit int) ([]EntRef, error) {
 	b := &sqlb{}
-	if text != "" {
-		pat := b.arg("%" + likeEscape(strings.ToLower(text)) + "%")
-		b.where(`(LOWER(e.ent_id) LIKE %s ESCAPE '\' OR LOWER(COALESCE(e.ent_name, '')) LIKE %s ESCAPE '\')`, pat, pat)
-	}
+	b.idOrNameContains("e.ent_id", "e.ent_name", text)
 	if appID != "" {
 		b.where("e.app_id = %s", b.arg(appID))
 	}

@@ -265,8 +265,7 @@ type UserHit struct {
 // insensitive), in id order, at most limit.
 func (db *DB) SearchUsers(ctx context.Context, text string, limit int) ([]UserHit, error) {
 	b := &sqlb{}
-	pat := "%" + likeEscape(strings.ToLower(text)) + "%"
-	text = viewSQL("view_user_search", map[string]string{"pattern": b.arg(pat), "limit": b.arg(int64(pageSize(limit)))})
+	text = viewSQL("view_user_search", map[string]string{"pattern": b.arg(containsPattern(text)), "limit": b.arg(int64(pageSize(limit)))})
 	var out []UserHit
 	err := queryEach(ctx, db.b, "user search", text, b.args, func(r Rows) error {
 		var h UserHit
@@ -280,12 +279,6 @@ func (db *DB) SearchUsers(ctx context.Context, text string, limit int) ([]UserHi
 		return nil
 	})
 	return out, err
-}
-
-// likeEscape escapes LIKE's wildcards with a backslash.
-func likeEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
 }
 
 // DrivingFactor is one item that drives an entitlement's rules.
