@@ -197,7 +197,7 @@ func (c *chunker) header(path string) ([]string, error) {
 		if len(data) == 0 && c.eof {
 			return nil, &FileError{File: path, Err: ErrEmptyFile}
 		}
-		end, _ := recordEnd(data, false)
+		end, _ := recordEnd(data)
 		if end < 0 && !c.eof {
 			if len(buf) == cap(buf) {
 				nb := make([]byte, len(buf), 2*cap(buf))
@@ -212,7 +212,7 @@ func (c *chunker) header(path string) ([]string, error) {
 		rec := data[:end]
 		var fields [][]byte
 		var scratch []byte
-		if _, err := splitRecord(rec, &fields, &scratch); err != nil {
+		if err := splitRecord(rec, &fields, &scratch); err != nil {
 			return nil, &FileError{File: path, Line: 1, Err: fmt.Errorf("header: %v", err)}
 		}
 		header := make([]string, len(fields))
@@ -348,7 +348,7 @@ func opensQuote(b []byte, i int) bool {
 // recordEnd returns the index of the newline that ends the record starting
 // at b[0] (or -1 if b holds no complete record), and whether the record
 // contains a quote.
-func recordEnd(b []byte, _ bool) (int, bool) {
+func recordEnd(b []byte) (int, bool) {
 	quoted := false
 	pos := 0
 	for {
@@ -383,8 +383,8 @@ func recordEnd(b []byte, _ bool) (int, bool) {
 
 // splitRecord splits one record (without its final newline, possibly ending
 // in '\r') into fields. Quoted fields are unescaped into scratch; unquoted
-// fields alias rec. It returns the number of newlines inside quoted fields.
-func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
+// fields alias rec.
+func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) error {
 	rec = bytes.TrimSuffix(rec, []byte{'\r'})
 	fs := (*fields)[:0]
 	sc := (*scratch)[:0]
@@ -392,7 +392,6 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 	// after sc stops growing.
 	type span struct{ field, start, end int }
 	var spans []span
-	newlines := 0
 	pos := 0
 	for {
 		if pos < len(rec) && rec[pos] == '"' {
@@ -401,7 +400,7 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 			for {
 				e := bytes.IndexByte(rec[pos:], '"')
 				if e < 0 {
-					return 0, errors.New("unterminated quoted field")
+					return errors.New("unterminated quoted field")
 				}
 				sc = append(sc, rec[pos:pos+e]...)
 				pos += e + 1
@@ -418,7 +417,7 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 				break
 			}
 			if rec[pos] != ',' {
-				return 0, fmt.Errorf("field %d: unexpected %q after closing quote", len(fs), rec[pos])
+				return fmt.Errorf("field %d: unexpected %q after closing quote", len(fs), rec[pos])
 			}
 			pos++
 			continue
@@ -431,7 +430,7 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 			f = rec[pos : pos+c]
 		}
 		if bytes.IndexByte(f, '"') >= 0 {
-			return 0, fmt.Errorf("field %d: bare quote in unquoted field", len(fs)+1)
+			return fmt.Errorf("field %d: bare quote in unquoted field", len(fs)+1)
 		}
 		fs = append(fs, f)
 		if c < 0 {
@@ -440,13 +439,11 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 		pos += c + 1
 	}
 	for _, s := range spans {
-		v := sc[s.start:s.end]
-		newlines += bytes.Count(v, []byte{'\n'})
-		fs[s.field] = v
+		fs[s.field] = sc[s.start:s.end]
 	}
 	*fields = fs
 	*scratch = sc
-	return newlines, nil
+	return nil
 }
 
 // parseCSVBlock parses a block of whole records into a batch. With row
@@ -454,10 +451,10 @@ func splitRecord(rec []byte, fields *[][]byte, scratch *[]byte) (int, error) {
 // empty); b.Lines is filled either way.
 func parseCSVBlock(path string, header []string, data []byte, line int64, row func(*RawBatch, int64, [][]byte) error) (*RawBatch, error) {
 	ncol := len(header)
-	b := &RawBatch{File: path, Header: header, Columns: make([]Column, ncol)}
+	b := &RawBatch{File: path, Header: header}
 	rowsHint := bytes.Count(data, []byte{'\n'}) + 1
-	if row != nil {
-		b.Columns = nil
+	if row == nil {
+		b.Columns = make([]Column, ncol)
 	}
 	for i := range b.Columns {
 		b.Columns[i].reset(rowsHint, 2*len(data)/ncol+16)
@@ -488,7 +485,7 @@ func parseCSVBlock(path string, header []string, data []byte, line int64, row fu
 		} else if nl < 0 && nq == len(data) {
 			end = -1
 		} else {
-			end, quoted = recordEnd(data[pos:], false)
+			end, quoted = recordEnd(data[pos:])
 		}
 		var rec []byte
 		if end < 0 {
@@ -519,7 +516,7 @@ func parseCSVBlock(path string, header []string, data []byte, line int64, row fu
 				fields = append(fields, r[:c])
 				r = r[c+1:]
 			}
-		} else if _, err := splitRecord(rec, &fields, &scratch); err != nil {
+		} else if err := splitRecord(rec, &fields, &scratch); err != nil {
 			b.Rejects = append(b.Rejects, Reject{File: path, Line: recLine, Reason: err.Error()})
 			continue
 		}
@@ -545,13 +542,12 @@ func parseCSVBlock(path string, header []string, data []byte, line int64, row fu
 			if err := row(b, recLine, fields); err != nil {
 				return b, err
 			}
-			b.Lines = append(b.Lines, recLine)
-			continue
-		}
-		for i, f := range fields {
-			c := &b.Columns[i]
-			c.Data = append(c.Data, f...)
-			c.Offs = append(c.Offs, int32(len(c.Data)))
+		} else {
+			for i, f := range fields {
+				c := &b.Columns[i]
+				c.Data = append(c.Data, f...)
+				c.Offs = append(c.Offs, int32(len(c.Data)))
+			}
 		}
 		b.Lines = append(b.Lines, recLine)
 	}
