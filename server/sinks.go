@@ -164,12 +164,40 @@ func (s *Server) deleteSink(r *http.Request) (any, error) {
 	return okMessage, nil
 }
 
+type assignmentStatus struct {
+	User           string   `json:"user"`
+	Entitlements   []string `json:"entitlements"`
+	DatasinkStatus string   `json:"datasink_status"`
+}
+
 type assignmentStatusBody struct {
-	Assignments []struct {
-		User           string   `json:"user"`
-		Entitlements   []string `json:"entitlements"`
-		DatasinkStatus string   `json:"datasink_status"`
-	} `json:"assignments"`
+	Assignments []assignmentStatus `json:"assignments"`
+}
+
+// nonEmpty fails with the field's name when its array has no items.
+func nonEmpty(field, name string, n int) error {
+	if n == 0 {
+		return errorf(KindBadData, field, "%s is required: a non-empty array", name)
+	}
+	return nil
+}
+
+// sinkStatuses checks that a status report's list (named field) is not
+// empty and gathers the statuses each item gives; each is told the item's
+// path, field[i], for its errors.
+func sinkStatuses[T any](field string, items []T, each func(f string, x T) ([]store.SinkStatus, error)) ([]store.SinkStatus, error) {
+	if err := nonEmpty(field, field, len(items)); err != nil {
+		return nil, err
+	}
+	var ss []store.SinkStatus
+	for i, x := range items {
+		got, err := each(fmt.Sprintf("%s[%d]", field, i), x)
+		if err != nil {
+			return nil, err
+		}
+		ss = append(ss, got...)
+	}
+	return ss, nil
 }
 
 func (s *Server) assignmentSinkStatus(r *http.Request) (any, error) {
@@ -177,24 +205,24 @@ func (s *Server) assignmentSinkStatus(r *http.Request) (any, error) {
 	if err := decodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	if len(b.Assignments) == 0 {
-		return nil, errorf(KindBadData, "assignments", "assignments is required: a non-empty array")
-	}
-	var ss []store.SinkStatus
-	for i, a := range b.Assignments {
-		f := fmt.Sprintf("assignments[%d]", i)
+	ss, err := sinkStatuses("assignments", b.Assignments, func(f string, a assignmentStatus) ([]store.SinkStatus, error) {
 		if err := required(f+".user", a.User); err != nil {
 			return nil, err
 		}
-		if len(a.Entitlements) == 0 {
-			return nil, errorf(KindBadData, f+".entitlements", "entitlements is required: a non-empty array")
+		if err := nonEmpty(f+".entitlements", "entitlements", len(a.Entitlements)); err != nil {
+			return nil, err
 		}
 		if err := required(f+".datasink_status", a.DatasinkStatus); err != nil {
 			return nil, err
 		}
+		var ss []store.SinkStatus
 		for _, e := range a.Entitlements {
 			ss = append(ss, store.SinkStatus{User: a.User, EntID: e, Status: a.DatasinkStatus})
 		}
+		return ss, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.db.SetAssignmentSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
@@ -202,12 +230,14 @@ func (s *Server) assignmentSinkStatus(r *http.Request) (any, error) {
 	return okMessage, nil
 }
 
+type ruleStatus struct {
+	Entitlement    string   `json:"entitlement"`
+	Justification  []string `json:"justification"`
+	DatasinkStatus string   `json:"datasink_status"`
+}
+
 type ruleStatusBody struct {
-	Rules []struct {
-		Entitlement    string   `json:"entitlement"`
-		Justification  []string `json:"justification"`
-		DatasinkStatus string   `json:"datasink_status"`
-	} `json:"rules"`
+	Rules []ruleStatus `json:"rules"`
 }
 
 func (s *Server) ruleSinkStatus(r *http.Request) (any, error) {
@@ -215,22 +245,20 @@ func (s *Server) ruleSinkStatus(r *http.Request) (any, error) {
 	if err := decodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	if len(b.Rules) == 0 {
-		return nil, errorf(KindBadData, "rules", "rules is required: a non-empty array")
-	}
-	var ss []store.SinkStatus
-	for i, x := range b.Rules {
-		f := fmt.Sprintf("rules[%d]", i)
+	ss, err := sinkStatuses("rules", b.Rules, func(f string, x ruleStatus) ([]store.SinkStatus, error) {
 		if err := required(f+".entitlement", x.Entitlement); err != nil {
 			return nil, err
 		}
-		if len(x.Justification) == 0 {
-			return nil, errorf(KindBadData, f+".justification", "justification is required: a non-empty array")
+		if err := nonEmpty(f+".justification", "justification", len(x.Justification)); err != nil {
+			return nil, err
 		}
 		if err := required(f+".datasink_status", x.DatasinkStatus); err != nil {
 			return nil, err
 		}
-		ss = append(ss, store.SinkStatus{EntID: x.Entitlement, Justification: x.Justification, Status: x.DatasinkStatus})
+		return []store.SinkStatus{{EntID: x.Entitlement, Justification: x.Justification, Status: x.DatasinkStatus}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.db.SetRuleSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
@@ -238,12 +266,14 @@ func (s *Server) ruleSinkStatus(r *http.Request) (any, error) {
 	return okMessage, nil
 }
 
+type roleStatus struct {
+	RoleID         string `json:"role_id"`
+	Status         string `json:"status"`
+	DatasinkStatus string `json:"datasink_status"`
+}
+
 type roleStatusBody struct {
-	Roles []struct {
-		RoleID         string `json:"role_id"`
-		Status         string `json:"status"`
-		DatasinkStatus string `json:"datasink_status"`
-	} `json:"roles"`
+	Roles []roleStatus `json:"roles"`
 }
 
 func (s *Server) roleSinkStatus(r *http.Request) (any, error) {
@@ -251,18 +281,16 @@ func (s *Server) roleSinkStatus(r *http.Request) (any, error) {
 	if err := decodeJSON(r, &b); err != nil {
 		return nil, err
 	}
-	if len(b.Roles) == 0 {
-		return nil, errorf(KindBadData, "roles", "roles is required: a non-empty array")
-	}
-	var ss []store.SinkStatus
-	for i, x := range b.Roles {
-		f := fmt.Sprintf("roles[%d]", i)
+	ss, err := sinkStatuses("roles", b.Roles, func(f string, x roleStatus) ([]store.SinkStatus, error) {
 		for _, c := range [][2]string{{"role_id", x.RoleID}, {"status", x.Status}, {"datasink_status", x.DatasinkStatus}} {
 			if err := required(f+"."+c[0], c[1]); err != nil {
 				return nil, err
 			}
 		}
-		ss = append(ss, store.SinkStatus{RoleID: x.RoleID, RoleStatus: x.Status, Status: x.DatasinkStatus})
+		return []store.SinkStatus{{RoleID: x.RoleID, RoleStatus: x.Status, Status: x.DatasinkStatus}}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.db.SetRoleSinkStatus(r.Context(), ss); err != nil {
 		return nil, err
