@@ -14,7 +14,6 @@ import (
 
 	"github.com/autoid-oss/autoid/formats"
 	"github.com/autoid-oss/autoid/stages"
-	"github.com/autoid-oss/autoid/workspace"
 )
 
 // cpuTime is the process's user + system time.
@@ -33,26 +32,7 @@ func cpuTime() time.Duration {
 // cpu-s/op (user + system time of the process) beside the wall time,
 // since the reference machine is shared.
 func BenchmarkAnalysisJobsWorkspace(b *testing.B) {
-	root := os.Getenv("AUTOID_BENCH_WORKSPACE")
-	if root == "" {
-		b.Skip("AUTOID_BENCH_WORKSPACE not set")
-	}
-	ws, err := workspace.Open(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gen, err := ws.Current()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := stages.DefaultConfig()
-	for _, kv := range strings.Split(os.Getenv("AUTOID_BENCH_PARAMS"), ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			if err := cfg.Set(k, v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	ws, gen, cfg := benchWorkspace(b)
 	input := func(table string) string {
 		run, err := ws.LatestRunWith(table)
 		if err != nil {

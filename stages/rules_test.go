@@ -273,26 +273,7 @@ func BenchmarkShowcaseRuleJobs(b *testing.B) {
 // separated by ';'), AUTOID_BENCH_JOBS the jobs (comma-separated; default
 // train). Tables are written to a temporary folder.
 func BenchmarkRuleJobsWorkspace(b *testing.B) {
-	root := os.Getenv("AUTOID_BENCH_WORKSPACE")
-	if root == "" {
-		b.Skip("AUTOID_BENCH_WORKSPACE not set")
-	}
-	ws, err := workspace.Open(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gen, err := ws.Current()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := stages.DefaultConfig()
-	for _, kv := range strings.Split(os.Getenv("AUTOID_BENCH_PARAMS"), ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			if err := cfg.Set(k, v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	_, gen, cfg := benchWorkspace(b)
 	jobs := "train"
 	if j := os.Getenv("AUTOID_BENCH_JOBS"); j != "" {
 		jobs = j
@@ -345,4 +326,32 @@ func BenchmarkRuleJobsWorkspace(b *testing.B) {
 			}
 		}
 	}
+}
+
+// benchWorkspace opens the workspace named by AUTOID_BENCH_WORKSPACE
+// (skipping when unset), its current generation, and the configuration
+// with AUTOID_BENCH_PARAMS (NAME=VALUE separated by ';') applied.
+func benchWorkspace(b *testing.B) (*workspace.Workspace, workspace.Generation, stages.Config) {
+	b.Helper()
+	root := os.Getenv("AUTOID_BENCH_WORKSPACE")
+	if root == "" {
+		b.Skip("AUTOID_BENCH_WORKSPACE not set")
+	}
+	ws, err := workspace.Open(root)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen, err := ws.Current()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := stages.DefaultConfig()
+	for _, kv := range strings.Split(os.Getenv("AUTOID_BENCH_PARAMS"), ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if err := cfg.Set(k, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return ws, gen, cfg
 }
