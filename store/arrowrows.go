@@ -31,16 +31,7 @@ type cellFunc func(i int) any
 func cellOf(arr arrow.Array, k kind) (cellFunc, error) {
 	switch k {
 	case kText:
-		s, err := textOf(arr)
-		if err != nil {
-			return nil, err
-		}
-		return func(i int) any {
-			if arr.IsNull(i) {
-				return nil
-			}
-			return s(i)
-		}, nil
+		return nullableText(arr)
 	case kInt, kFloat, kTime:
 		f, err := numberOf(arr, k)
 		if err != nil {
@@ -92,18 +83,23 @@ func cellOf(arr arrow.Array, k kind) (cellFunc, error) {
 			return nil, fmt.Errorf("type %s, want a list", arr.DataType())
 		}
 		// Text already holding JSON.
-		s, err := textOf(arr)
-		if err != nil {
-			return nil, err
-		}
-		return func(i int) any {
-			if arr.IsNull(i) {
-				return nil
-			}
-			return s(i)
-		}, nil
+		return nullableText(arr)
 	}
 	return nil, fmt.Errorf("unknown column kind %d", k)
+}
+
+// nullableText reads a text column, NULL as nil.
+func nullableText(arr arrow.Array) (cellFunc, error) {
+	s, err := textOf(arr)
+	if err != nil {
+		return nil, err
+	}
+	return func(i int) any {
+		if arr.IsNull(i) {
+			return nil
+		}
+		return s(i)
+	}, nil
 }
 
 // textOf reads a text column (string, large string, string view,
