@@ -244,15 +244,20 @@ func Mine(ctx context.Context, db *DB, opt Options, emit EmitFunc) (Stats, error
 	if emitErr != nil {
 		return st, emitErr
 	}
+	return st, workersErr(ctx, errs)
+}
+
+// workersErr is the first error of the workers, else the context's.
+func workersErr(ctx context.Context, errs []error) error {
 	for _, err := range errs {
 		if err != nil {
-			return st, err
+			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("mining: %w", err)
+		return fmt.Errorf("mining: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 func sum(v []int64) int64 {

@@ -181,18 +181,10 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 	}
 	wg.Wait()
 	st.Candidates, st.Rules = candidates.Load(), rules.Load()
-	for _, err := range errs {
-		if err != nil {
-			return st, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return st, fmt.Errorf("mining: %w", err)
-	}
-	return st, nil
+	return st, workersErr(ctx, errs)
 }
 
-// freqTable maps itemsets to their support. Itemsets of up to maxLen items
+// freqTable maps itemsets to their antecedent id. Itemsets of up to maxLen items
 // whose ids (+1) fit together in 64 bits are packed into one word;
 // otherwise the key is the itemset's bytes.
 type freqTable struct {
@@ -227,12 +219,12 @@ func itemsetBytes(s []int32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*4)
 }
 
-func (f *freqTable) put(s []int32, sup int32) {
+func (f *freqTable) put(s []int32, id int32) {
 	if f.packed != nil {
-		f.packed[f.pack(s)] = sup
+		f.packed[f.pack(s)] = id
 		return
 	}
-	f.long[string(itemsetBytes(s))] = sup
+	f.long[string(itemsetBytes(s))] = id
 }
 
 func (f *freqTable) get(s []int32) (int32, bool) {
