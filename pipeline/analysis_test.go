@@ -3,8 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"math"
 	"math/big"
@@ -19,11 +17,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/net/html"
 
 	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/internal/pgtest"
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/model"
 	"github.com/autoid-oss/autoid/stages"
@@ -679,43 +677,6 @@ func checkInsightExcel(t *testing.T, run workspace.Run) {
 	}
 }
 
-// testDatabaseURL returns a URL of a fresh schema of TEST_DATABASE_URL,
-// dropped at the end of the test; the test skips without it, except under
-// CI=true where it fails.
-func testDatabaseURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set (run the tests with bash scripts/test.sh)")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL store")
-	}
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "test_" + hex.EncodeToString(rnd[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
-
 // TestShowcaseAssignmentIndex publishes the showcase, builds the assignment
 // index and reconciles it, on the embedded store and on PostgreSQL: no
 // entry may be missing on either side.
@@ -727,7 +688,7 @@ func TestShowcaseAssignmentIndex(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "serving.db") }},
-		{"postgres", testDatabaseURL},
+		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := tc.url(t)

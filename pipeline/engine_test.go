@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -17,8 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/autoid-oss/autoid/internal/pgtest"
 	"github.com/autoid-oss/autoid/stages"
 	"github.com/autoid-oss/autoid/store"
 	"github.com/autoid-oss/autoid/workspace"
@@ -35,36 +33,7 @@ func engineStoreURL(t *testing.T, backend, dir string) string {
 	if backend == "sqlite" {
 		return "sqlite:" + filepath.Join(dir, "serving.db")
 	}
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set (run the tests with bash scripts/test.sh)")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL store")
-	}
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "test_" + hex.EncodeToString(rnd[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	return pgtest.DSN(t)
 }
 
 // oneRow is a one-column, one-row table.

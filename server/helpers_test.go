@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/autoid-oss/autoid/internal/pgtest"
 	"github.com/autoid-oss/autoid/store"
 )
 
@@ -65,7 +62,7 @@ func newTestServer(t testing.TB, opts ...any) *testServer {
 			edit = append(edit, o)
 		case backend:
 			if o == postgres {
-				dsn = postgresSchema(t)
+				dsn = pgtest.DSN(t)
 			}
 		default:
 			t.Fatalf("newTestServer: option %T", o)
@@ -90,44 +87,6 @@ func newTestServer(t testing.TB, opts ...any) *testServer {
 	ts := &testServer{t: t, srv: srv, db: db, cfg: srv.cfg}
 	ts.adminToken = ts.token(testAdmin)
 	return ts
-}
-
-// postgresSchema creates a schema of its own for a test on the server at
-// TEST_DATABASE_URL and returns its DSN; without the variable the test
-// skips, except under CI=true where it fails.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set: the PostgreSQL tests must run under CI")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL backend")
-	}
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "server_" + hex.EncodeToString(rnd[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }
 
 func testLogger() *slog.Logger {

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/autoid-oss/autoid/internal/pgtest"
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/pipeline"
 	"github.com/autoid-oss/autoid/stages"
@@ -784,34 +783,8 @@ func hasDup(list []string) bool {
 // (fails under CI=true).
 func pgServer(t *testing.T, wsDir string) *testServer {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL comparison")
-	}
 	ctx := context.Background()
-	schema := fmt.Sprintf("views_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	dsn := base + sep + "search_path=" + schema
+	dsn := pgtest.DSN(t)
 	ws, err := workspace.Open(wsDir)
 	if err != nil {
 		t.Fatal(err)

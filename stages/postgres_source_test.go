@@ -2,44 +2,24 @@ package stages
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"reflect"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// testDatabaseURL returns TEST_DATABASE_URL, skipping the test without it
-// (failing under CI=true, where the test command always provides one).
-func testDatabaseURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("TEST_DATABASE_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set (run the tests with bash scripts/test.sh)")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: PostgreSQL source tests skipped (bash scripts/test.sh starts a server)")
-	}
-	return url
-}
+	"github.com/autoid-oss/autoid/internal/pgtest"
+)
 
 // A jdbc data source reads identities from a PostgreSQL table and
 // assignments from a query, through pgx.
 func TestIngestPostgresSource(t *testing.T) {
-	url := testDatabaseURL(t)
+	url, schema := pgtest.Schema(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	schema := fmt.Sprintf("src_%d", rand.Uint64())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
 	for _, q := range []string{
 		`CREATE TABLE ` + schema + `.people (usr_id text, "DEPT" text, age int)`,
 		`INSERT INTO ` + schema + `.people VALUES ('b', 'IT', 40), ('a', 'Sales ', NULL), ('a', 'dup', 1), (NULL, 'x', 2)`,

@@ -2,15 +2,12 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/autoid-oss/autoid/internal/pgtest"
 )
 
 // harness opens a fresh, empty, migrated store for one test: the same
@@ -43,43 +40,13 @@ func openSQLiteHarness(t testing.TB) (*DB, string, string) {
 // TEST_DATABASE_URL, so tests run in parallel. Without the variable the
 // test skips, except under CI=true where it fails.
 func openPostgresHarness(t testing.TB) (*DB, string, string) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set: the PostgreSQL conformance tests must run under CI (use bash scripts/test.sh)")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL backend (bash scripts/test.sh starts a server)")
-	}
 	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "test_" + hex.EncodeToString(rnd[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	dsn := base + sep + "search_path=" + schema
+	dsn := pgtest.DSN(t)
 	db, err := Open(ctx, dsn, "", testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		db.Close()
-		conn, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(context.Background())
-		}
-	})
+	t.Cleanup(func() { db.Close() })
 	return db, dsn, t.TempDir()
 }
 

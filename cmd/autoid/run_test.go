@@ -3,54 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/autoid-oss/autoid/internal/pgtest"
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/store"
 )
-
-// testPostgresURL gives the test a schema of its own on TEST_DATABASE_URL
-// (skipped without it, failed under CI=true).
-func testPostgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set (run the tests with bash scripts/test.sh)")
-		}
-		t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL store")
-	}
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "test_" + hex.EncodeToString(rnd[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
 
 // autoid run over the showcase with its mapping runs every job type end to
 // end; a second identical run skips every stage; a changed parameter
@@ -64,7 +24,7 @@ func TestRunShowcasePipelineCLI(t *testing.T) {
 			ws := t.TempDir()
 			global := []string{"--workspace", ws}
 			if backend == "postgres" {
-				global = append(global, "--database-url", testPostgresURL(t))
+				global = append(global, "--database-url", pgtest.DSN(t))
 			}
 			cli := func(want int, args ...string) (string, string) {
 				t.Helper()
