@@ -152,9 +152,9 @@ type engineEnv struct {
 	tj  *testJobs
 }
 
-func newEngineEnv(t *testing.T, backend string) *engineEnv {
+// tinyWorkspace is a fresh workspace with the tiny company ingested.
+func tinyWorkspace(t *testing.T) *workspace.Workspace {
 	t.Helper()
-	ctx := context.Background()
 	ws, err := workspace.Open(filepath.Join(t.TempDir(), "ws"))
 	if err != nil {
 		t.Fatal(err)
@@ -163,9 +163,16 @@ func newEngineEnv(t *testing.T, backend string) *engineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stages.Ingest(ctx, ws, stages.IngestOptions{Source: src}); err != nil {
+	if _, err := stages.Ingest(context.Background(), ws, stages.IngestOptions{Source: src}); err != nil {
 		t.Fatal(err)
 	}
+	return ws
+}
+
+func newEngineEnv(t *testing.T, backend string) *engineEnv {
+	t.Helper()
+	ctx := context.Background()
+	ws := tinyWorkspace(t)
 	dsn := engineStoreURL(t, backend, ws.Root)
 	db, err := store.Open(ctx, dsn, ws.Root, nil)
 	if err != nil {

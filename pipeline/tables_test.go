@@ -12,8 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/autoid-oss/autoid/formats"
-	"github.com/autoid-oss/autoid/stages"
-	"github.com/autoid-oss/autoid/workspace"
 )
 
 // docTable is one table of docs/tables.md.
@@ -114,17 +112,7 @@ func checkSchema(t *testing.T, name string, schema *arrow.Schema, d *docTable) {
 // written.
 func TestTablesDocument(t *testing.T) {
 	ctx := context.Background()
-	ws, err := workspace.Open(filepath.Join(t.TempDir(), "ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := stages.DirSource(filepath.Join("..", "testdata", "tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stages.Ingest(ctx, ws, stages.IngestOptions{Source: src}); err != nil {
-		t.Fatal(err)
-	}
+	ws := tinyWorkspace(t)
 	run, err := NewRegistry().Run(ctx, ws, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,17 +157,7 @@ func TestTablesDocument(t *testing.T) {
 // Naming jobs runs those jobs only, in pipeline order.
 func TestRunNamedJobsOnly(t *testing.T) {
 	ctx := context.Background()
-	ws, err := workspace.Open(filepath.Join(t.TempDir(), "ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := stages.DirSource(filepath.Join("..", "testdata", "tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stages.Ingest(ctx, ws, stages.IngestOptions{Source: src}); err != nil {
-		t.Fatal(err)
-	}
+	ws := tinyWorkspace(t)
 	run, err := NewRegistry().Run(ctx, ws, Options{Jobs: []string{"audit"}})
 	if err != nil {
 		t.Fatal(err)
