@@ -41,6 +41,14 @@ type input struct {
 	entity bool // an entity table of the current generation, else a run table
 }
 
+// path returns the input's table path, and whether there is one.
+func (o *LoadOptions) path(in input) (string, bool) {
+	if in.entity {
+		return o.EntityTable(in.name)
+	}
+	return o.RunTable(in.name)
+}
+
 // col maps one serving column.
 type col struct {
 	name    string
@@ -197,14 +205,8 @@ func (db *DB) Load(ctx context.Context, o LoadOptions) (PublishResult, error) {
 	}()
 	for _, m := range mappings() {
 		path, ok := "", false
-		var in input
-		for _, in = range m.from {
-			if in.entity {
-				path, ok = o.EntityTable(in.name)
-			} else {
-				path, ok = o.RunTable(in.name)
-			}
-			if ok {
+		for _, in := range m.from {
+			if path, ok = o.path(in); ok {
 				break
 			}
 		}
@@ -345,13 +347,7 @@ func (s *mapSource) start() error {
 	s.started = true
 	s.jidx = map[string]*joinIndex{}
 	for _, j := range s.m.joins {
-		var path string
-		var ok bool
-		if j.in.entity {
-			path, ok = s.opts.EntityTable(j.in.name)
-		} else {
-			path, ok = s.opts.RunTable(j.in.name)
-		}
+		path, ok := s.opts.path(j.in)
 		if !ok {
 			continue // every joined column reads as absent
 		}
@@ -390,10 +386,11 @@ func (s *mapSource) start() error {
 		return fmt.Errorf("read %s: %w", s.path, err)
 	}
 	s.rr = rr
-	s.row = make([]any, len(s.columns()))
+	cols := s.columns()
+	s.row = make([]any, len(cols))
 	s.view.out = s.row
 	s.view.outIdx = map[string]int{}
-	for k, c := range s.columns() {
+	for k, c := range cols {
 		s.view.outIdx[c] = k
 	}
 	return nil
