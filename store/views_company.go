@@ -110,11 +110,11 @@ type AssignmentStats struct {
 // assigned entitlements.
 func (db *DB) AssignmentStats(ctx context.Context, aq AssignmentStatsQuery) (AssignmentStats, error) {
 	var out AssignmentStats
-	if ok, err := db.assignmentStatsFromFigures(ctx, aq, &out); err != nil || ok {
-		if err != nil {
-			return out, err
-		}
-	} else if err := db.assignmentStatsScan(ctx, aq, &out); err != nil {
+	ok, err := db.assignmentStatsFromFigures(ctx, aq, &out)
+	if err == nil && !ok {
+		err = db.assignmentStatsScan(ctx, aq, &out)
+	}
+	if err != nil {
 		return out, err
 	}
 	return db.assignmentStatsEnts(ctx, aq, out)
