@@ -75,10 +75,7 @@ WHERE ` + b.and() + ` GROUP BY p.app_id, p.app_name ORDER BY p.app_id LIMIT ` + 
 		out.Apps = append(out.Apps, a)
 		return nil
 	})
-	if len(out.Apps) > size {
-		out.Apps = out.Apps[:size]
-		out.Next = EncodeCursor([]string{out.Apps[size-1].AppID})
-	}
+	out.Apps, out.Next = pageOf(out.Apps, size, func(a AppStat) any { return []string{a.AppID} })
 	return out, err
 }
 
@@ -166,10 +163,7 @@ WHERE ` + b.and() + ` GROUP BY a.ent_id, e.ent_name, e.app_id, e.ent_risk_level 
 		out.Ents = append(out.Ents, e)
 		return err
 	})
-	if len(out.Ents) > size {
-		out.Ents = out.Ents[:size]
-		out.Next = EncodeCursor([]string{out.Ents[size-1].EntID})
-	}
+	out.Ents, out.Next = pageOf(out.Ents, size, func(e EntStat) any { return []string{e.EntID} })
 	return out, err
 }
 

@@ -308,6 +308,16 @@ func EncodeCursor(v any) string {
 	return base64.StdEncoding.EncodeToString([]byte(jsonText(v)))
 }
 
+// pageOf cuts out, read with one row beyond size, to size and returns
+// the cursor of its last row by key ("" when no row follows).
+func pageOf[T any](out []T, size int, key func(T) any) ([]T, string) {
+	if len(out) <= size {
+		return out, ""
+	}
+	out = out[:size]
+	return out, EncodeCursor(key(out[size-1]))
+}
+
 // DecodeCursor reads a cursor made by EncodeCursor into v; field names the
 // request field in the error.
 func DecodeCursor(field, c string, v any) error {

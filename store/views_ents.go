@@ -79,11 +79,7 @@ func (db *DB) DistinctEntitlements(ctx context.Context, cursor string, size int)
 			out = append(out, e)
 			return err
 		})
-	next := ""
-	if len(out) > size {
-		out = out[:size]
-		next = EncodeCursor([]string{out[size-1].EntID})
-	}
+	out, next := pageOf(out, size, func(e EntRef) any { return []string{e.EntID} })
 	return out, next, err
 }
 

@@ -362,12 +362,7 @@ LEFT JOIN rule_decisions rd ON rd.ent_id = r.ent_id AND rd.justification = r.jus
 	if err != nil {
 		return nil, 0, "", err
 	}
-	next := ""
-	if len(out) > size {
-		out = out[:size]
-		last := out[size-1]
-		next = EncodeCursor([]string{last.EntID, justKey(last.Justification)})
-	}
+	out, next := pageOf(out, size, func(last RuleView) any { return []string{last.EntID, justKey(last.Justification)} })
 	if err := db.ruleAssignees(ctx, out); err != nil {
 		return nil, 0, "", err
 	}

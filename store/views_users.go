@@ -329,11 +329,7 @@ func (db *DB) Autoprovision(ctx context.Context, usrID string, autoAccess float6
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(recs) > size {
-		recs = recs[:size]
-		next = EncodeCursor([]string{recs[size-1].EntID})
-	}
+	recs, next := pageOf(recs, size, func(r Recommendation) any { return []string{r.EntID} })
 	return recs, next, nil
 }
 
@@ -428,11 +424,7 @@ func (db *DB) AutoAction(ctx context.Context, aq AutoActionQuery) ([]AutoActionR
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > size {
-		out = out[:size]
-		next = EncodeCursor([]string{out[size-1].UsrID, out[size-1].EntID})
-	}
+	out, next := pageOf(out, size, func(a AutoActionRow) any { return []string{a.UsrID, a.EntID} })
 	return out, next, nil
 }
 
@@ -509,11 +501,7 @@ func (db *DB) DistinctUsers(ctx context.Context, dq DistinctUsersQuery) ([]Disti
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > size {
-		out = out[:size]
-		next = EncodeCursor(map[string]string{"usr_id": out[size-1].UsrID})
-	}
+	out, next := pageOf(out, size, func(u DistinctUser) any { return map[string]string{"usr_id": u.UsrID} })
 	return out, next, nil
 }
 
