@@ -122,7 +122,16 @@ func (w *worker) identity(i int, ch *chunk) {
 	nonBirth := len(c.ents) - c.nBirth
 	for range poisson(r, c.noiseLambda) {
 		for try := 0; try < 8; try++ {
-			e := int32(c.nBirth + r.IntN(nonBirth))
+			var e int32
+			if c.noiseModel == NoiseMisplaced {
+				ru := &c.rules[c.noiseRules.pick(r)]
+				e = ru.ents[r.IntN(len(ru.ents))]
+				if c.grants(e, i) {
+					continue
+				}
+			} else {
+				e = int32(c.nBirth + r.IntN(nonBirth))
+			}
 			if w.add(e, true, stamp) {
 				ch.noise = append(ch.noise, asgPair{usr: int32(i), ent: e})
 				break

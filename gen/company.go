@@ -100,6 +100,9 @@ type company struct {
 	plantedTarget   float64
 	plantedExpected float64
 	noiseLambda     float64
+	noiseModel      NoiseModel // the model in effect (uniform when no rule is planted)
+	noiseRules      dist       // misplaced noise: rule weights
+	entRules        [][]int32  // misplaced noise: per entitlement, the rules granting it
 	ruleAttempts    int
 	reusedEnts      bool
 }
@@ -147,6 +150,7 @@ func build(cfg Config) (*company, error) {
 		return nil, err
 	}
 	c.buildRuleIndex()
+	c.planNoise()
 	return c, nil
 }
 

@@ -18,6 +18,28 @@ const (
 	FormatParquet Format = "parquet"
 )
 
+// NoiseModel says how noise assignments are drawn.
+type NoiseModel string
+
+// The noise models.
+const (
+	// NoiseMisplaced draws misplaced access, the usual shape of anomalous
+	// access: an entitlement that a planted rule grants to its population,
+	// given to an identity outside the population of every rule that grants
+	// it. The (rule, entitlement) pair is drawn in proportion to the
+	// identities expected to hold the entitlement through that rule, as if
+	// an identity had been granted the access of a random colleague in
+	// another department or job. With no planted rule there is nothing to
+	// misplace and noise is drawn as NoiseUniform.
+	NoiseMisplaced NoiseModel = "misplaced"
+	// NoiseUniform draws noise entitlements uniformly over all
+	// non-birthright entitlements, including those no planted rule grants.
+	NoiseUniform NoiseModel = "uniform"
+)
+
+// NoiseModels lists the noise models, the default first.
+func NoiseModels() []NoiseModel { return []NoiseModel{NoiseMisplaced, NoiseUniform} }
+
 // Config describes the synthetic company. Preset returns a filled-in Config;
 // any field may then be overridden. All counts are exact except Assignments,
 // which is a target the generator calibrates its planted rules against
@@ -57,6 +79,9 @@ type Config struct {
 
 	// NoiseRate is the fraction of assignments that are random noise.
 	NoiseRate float64 `json:"noise_rate"`
+	// NoiseModel is how noise assignments are drawn (presets:
+	// NoiseMisplaced).
+	NoiseModel NoiseModel `json:"noise_model"`
 	// FireProb is the probability that a member of a planted rule holds each
 	// entitlement of its bundle (each rule jitters it by up to ±0.03).
 	FireProb float64 `json:"fire_prob"`
@@ -107,6 +132,7 @@ func Preset(name string) (Config, error) {
 		AttrCardinality:    24,
 		ManagerSpan:        10,
 		NoiseRate:          0.05,
+		NoiseModel:         NoiseMisplaced,
 		FireProb:           0.95,
 		Birthrights:        3,
 		BirthrightProb:     0.99,
@@ -165,6 +191,7 @@ func (c Config) Validate() error {
 		"entitlements %d: need at least applications + birthrights + 2 (%d)", c.Entitlements, c.Applications+nb)
 	check(c.Assignments >= 0, "assignments %d negative", c.Assignments)
 	check(c.NoiseRate >= 0 && c.NoiseRate <= 0.9, "noise rate %g outside 0..0.9", c.NoiseRate)
+	check(slices.Contains(NoiseModels(), c.NoiseModel), "noise model %q: want misplaced or uniform", c.NoiseModel)
 	check(c.FireProb > 0 && c.FireProb <= 1, "fire probability %g outside (0, 1]", c.FireProb)
 	check(c.Birthrights >= 0 && c.Birthrights <= 100, "birthrights %d outside 0..100", c.Birthrights)
 	check(c.BirthrightProb >= 0 && c.BirthrightProb <= 1, "birthright probability %g outside 0..1", c.BirthrightProb)

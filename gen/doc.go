@@ -5,6 +5,13 @@
 // entitlements and random noise, together with the ground truth of what was
 // planted.
 //
+// Noise follows Config.NoiseModel. NoiseMisplaced (the presets' model) is
+// misplaced access, the usual shape of anomalous access: an entitlement that
+// a planted rule grants to its population, held by an identity outside the
+// population of every rule that grants it. NoiseUniform draws the
+// entitlement uniformly from all non-birthright entitlements, so part of the
+// noise lands on entitlements that nobody holds through a rule.
+//
 // Generation is deterministic: the same Config (seed included) produces
 // byte-identical files, whatever the number of workers. Assignments are
 // generated per identity in parallel and streamed to disk, so memory stays

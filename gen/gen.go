@@ -31,6 +31,7 @@ type Result struct {
 	Entitlements     int           `json:"entitlements"`
 	Assignments      int64         `json:"assignments"`
 	NoiseAssignments int64         `json:"noise_assignments"`
+	NoiseModel       NoiseModel    `json:"noise_model"`
 	PlantedRules     int           `json:"planted_rules"`
 	Birthrights      int           `json:"birthrights"`
 	Duration         time.Duration `json:"-"`
@@ -74,7 +75,7 @@ func Generate(ctx context.Context, cfg Config, dir string, opt Options) (*Result
 		return nil, fmt.Errorf("gen: build company: %w", err)
 	}
 	res := &Result{Identities: c.n, Applications: len(c.apps), Entitlements: len(c.ents),
-		PlantedRules: len(c.rules), Birthrights: len(c.birth)}
+		PlantedRules: len(c.rules), Birthrights: len(c.birth), NoiseModel: c.noiseModel}
 	add := func(st FileStat, err error) error {
 		if err != nil {
 			return fmt.Errorf("gen: %w", err)
@@ -259,6 +260,11 @@ func (c *company) writeBirthrights(dir string) (FileStat, error) {
 	})
 }
 
+var noiseModelNote = map[NoiseModel]string{
+	NoiseMisplaced: "each noise assignment is an entitlement a planted rule grants, drawn in proportion to the identities expected to hold it through that rule, given to an identity outside the population of every rule granting it",
+	NoiseUniform:   "each noise assignment is an entitlement drawn uniformly from all non-birthright entitlements, including those no planted rule grants",
+}
+
 // Summary is the content of truth/summary.json.
 type Summary struct {
 	Generator           string     `json:"generator"`
@@ -270,6 +276,8 @@ type Summary struct {
 	Entitlements        int        `json:"entitlements"`
 	Assignments         int64      `json:"assignments"`
 	NoiseAssignments    int64      `json:"noise_assignments"`
+	NoiseModel          NoiseModel `json:"noise_model"`
+	NoiseModelNote      string     `json:"noise_model_note"`
 	PlantedRules        int        `json:"planted_rules"`
 	Birthrights         int        `json:"birthrights"`
 	ExpectedBirthright  int64      `json:"expected_birthright_assignments"`
@@ -297,6 +305,8 @@ func (c *company) writeSummary(dir, preset string, res *Result) (FileStat, error
 		Entitlements:        res.Entitlements,
 		Assignments:         res.Assignments,
 		NoiseAssignments:    res.NoiseAssignments,
+		NoiseModel:          res.NoiseModel,
+		NoiseModelNote:      noiseModelNote[res.NoiseModel],
 		PlantedRules:        res.PlantedRules,
 		Birthrights:         res.Birthrights,
 		ExpectedBirthright:  int64(c.birthExpected),

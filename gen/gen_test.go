@@ -528,3 +528,117 @@ func TestEdgeConfigs(t *testing.T) {
 		})
 	}
 }
+
+// plantedTruth reads the identities and the planted rules of dir: per rule
+// its bundle and whether each identity (by row) is in its population.
+func plantedTruth(t *testing.T, dir string) (ids [][]string, bundles [][]string, member [][]bool) {
+	t.Helper()
+	ih, ids := readCSV(t, filepath.Join(dir, "identities.csv"))
+	colOf := map[string]int{}
+	for k, h := range ih {
+		colOf[strings.ToUpper(h)] = k
+	}
+	_, rules := readCSV(t, filepath.Join(dir, TruthPlantedRules))
+	for _, ru := range rules {
+		var items, bundle []string
+		if err := json.Unmarshal([]byte(ru[1]), &items); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(ru[2]), &bundle); err != nil {
+			t.Fatal(err)
+		}
+		in := make([]bool, len(ids))
+		for k, r := range ids {
+			in[k] = true
+			for _, s := range items {
+				it, err := model.ParseItem(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in[k] = in[k] && r[colOf[it.Name]] == it.Value
+			}
+		}
+		bundles, member = append(bundles, bundle), append(member, in)
+	}
+	return ids, bundles, member
+}
+
+// Misplaced noise (the presets' model) lands only on entitlements that a
+// planted rule grants, and only on identities outside the population of
+// every rule granting it; uniform noise also lands on entitlements no rule
+// grants.
+func TestNoiseModels(t *testing.T) {
+	cfg := smallConfig(t)
+	if cfg.NoiseModel != NoiseMisplaced {
+		t.Fatalf("preset noise model %q", cfg.NoiseModel)
+	}
+	cfg.NoiseRate = 0.2
+	dir, res := generate(t, cfg)
+	if res.NoiseModel != NoiseMisplaced {
+		t.Errorf("result noise model %q", res.NoiseModel)
+	}
+	ids, bundles, member := plantedTruth(t, dir)
+	row := map[string]int{}
+	for k, r := range ids {
+		row[r[0]] = k
+	}
+	grantedBy := map[string][]int{}
+	for k, b := range bundles {
+		for _, e := range b {
+			grantedBy[e] = append(grantedBy[e], k)
+		}
+	}
+	_, noise := readCSV(t, filepath.Join(dir, TruthNoise))
+	if frac := float64(len(noise)) / float64(res.Assignments); frac < 0.17 || frac > 0.23 {
+		t.Errorf("misplaced noise is %.3f of the assignments, want about 0.2", frac)
+	}
+	ents := map[string]bool{}
+	for _, n := range noise {
+		rules := grantedBy[n[1]]
+		if len(rules) == 0 {
+			t.Fatalf("noise %v: no planted rule grants %s", n, n[1])
+		}
+		for _, k := range rules {
+			if member[k][row[n[0]]] {
+				t.Fatalf("noise %v: %s is in the population of planted rule %d, which grants %s", n, n[0], k+1, n[1])
+			}
+		}
+		ents[n[1]] = true
+	}
+	if len(ents) < len(grantedBy)/2 {
+		t.Errorf("misplaced noise on %d of the %d granted entitlements", len(ents), len(grantedBy))
+	}
+	var sum Summary
+	if b, err := os.ReadFile(filepath.Join(dir, TruthSummary)); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.NoiseModel != NoiseMisplaced || sum.Config.NoiseModel != NoiseMisplaced || sum.NoiseModelNote == "" {
+		t.Errorf("summary noise model %q (config %q), note %q", sum.NoiseModel, sum.Config.NoiseModel, sum.NoiseModelNote)
+	}
+
+	cfg.NoiseModel = NoiseUniform
+	dir, res = generate(t, cfg)
+	if res.NoiseModel != NoiseUniform {
+		t.Errorf("result noise model %q", res.NoiseModel)
+	}
+	_, noise = readCSV(t, filepath.Join(dir, TruthNoise))
+	ungranted := 0
+	for _, n := range noise {
+		if len(grantedBy[n[1]]) == 0 {
+			ungranted++
+		}
+	}
+	if ungranted == 0 {
+		t.Errorf("none of %d uniform noise assignments is on an entitlement no rule grants", len(noise))
+	}
+
+	// No planted rule: nothing to misplace, noise is uniform and says so.
+	cfg.NoiseModel, cfg.NoiseRate, cfg.BirthrightProb = NoiseMisplaced, 0.9, 1
+	cfg.Birthrights, cfg.Assignments = 10, int64(cfg.Identities)*10
+	_, res = generate(t, cfg)
+	if res.PlantedRules != 0 || res.NoiseModel != NoiseUniform || res.NoiseAssignments == 0 {
+		t.Errorf("without planted rules: %d rules, %d noise assignments, model %q", res.PlantedRules, res.NoiseAssignments, res.NoiseModel)
+	}
+}

@@ -237,6 +237,51 @@ func (c *company) allItemsMatter(p postings, items []itemRef, m int) bool {
 	return true
 }
 
+// planNoise prepares the draw of misplaced noise: the rules weighted by the
+// assignments they are expected to grant (members × bundle × fire), so that
+// a drawn (rule, entitlement) pair is a random planted grant, and per
+// entitlement the rules that grant it.
+func (c *company) planNoise() {
+	c.noiseModel = c.cfg.NoiseModel
+	if c.noiseModel != NoiseMisplaced {
+		return
+	}
+	if len(c.rules) == 0 {
+		c.noiseModel = NoiseUniform
+		return
+	}
+	w := make([]float64, len(c.rules))
+	c.entRules = make([][]int32, len(c.ents))
+	for k, ru := range c.rules {
+		w[k] = float64(ru.members) * float64(len(ru.ents)) * ru.fire
+		for _, e := range ru.ents {
+			c.entRules[e] = append(c.entRules[e], int32(k))
+		}
+	}
+	c.noiseRules = newDist(w)
+}
+
+// inPopulation reports whether identity i carries every item of rule ru.
+func (c *company) inPopulation(ru *rule, i int) bool {
+	for _, it := range ru.items {
+		if c.attrs[it.attr].col[i] != it.val {
+			return false
+		}
+	}
+	return true
+}
+
+// grants reports whether some planted rule grants entitlement e to
+// identity i.
+func (c *company) grants(e int32, i int) bool {
+	for _, k := range c.entRules[e] {
+		if c.inPopulation(&c.rules[k], i) {
+			return true
+		}
+	}
+	return false
+}
+
 // buildRuleIndex keys every rule on its rarest item.
 func (c *company) buildRuleIndex() {
 	c.ruleIdx = make([]ruleIndex, len(c.attrs))

@@ -12,9 +12,9 @@ import (
 
 // genFlags are the knobs of `autoid gen` that override the preset.
 type genFlags struct {
-	preset, format, out string
-	seed                uint64
-	quiet               bool
+	preset, format, out, noiseModel string
+	seed                            uint64
+	quiet                           bool
 
 	identities, attributes, departments, cities, jobcodes, costCenters int
 	attrCardinality, managerSpan, applications, entitlements           int
@@ -36,7 +36,13 @@ centres, cities, line of business and managers; usr_manager_id refers to another
 identity and manager_name renames it one to one). Assignments come from planted
 rules (1 to 3 attribute values granting a bundle of entitlements, each held by a
 member with probability about --fire-prob), birthright entitlements and random
-noise at --noise-rate.
+noise at --noise-rate. --noise-model says what the noise is: misplaced (the
+default) gives an identity an entitlement that a planted rule grants to a
+population it is not part of (another department's or job's access), the
+pair drawn in proportion to the identities holding the entitlement through
+that rule; uniform draws the entitlement uniformly from all non-birthright
+entitlements, including those no rule grants. summary.json records the
+model used.
 
 Files written to DIR (CSV or Parquet, canonical lower-case column names):
   applications, entitlements, identities, assignments
@@ -86,6 +92,7 @@ The same preset, overrides and seed produce byte-identical files.`,
 	fl.IntVar(&f.entitlements, "entitlements", 0, "number of entitlements")
 	fl.Int64Var(&f.assignments, "assignments", 0, "target number of assignments (met approximately)")
 	fl.Float64Var(&f.noiseRate, "noise-rate", 0, "fraction of assignments that are random noise, 0..0.9 (preset: 0.05)")
+	fl.StringVar(&f.noiseModel, "noise-model", "", "what noise is: misplaced (another population's planted entitlement) or uniform (any non-birthright entitlement) (preset: misplaced)")
 	fl.Float64Var(&f.fireProb, "fire-prob", 0, "probability that a rule member holds each bundle entitlement (preset: 0.95)")
 	fl.IntVar(&f.birthrights, "birthrights", 0, "entitlements everyone holds (plus one each for Employee and Contractor)")
 	fl.Float64Var(&f.birthrightProb, "birthright-prob", 0, "probability that an identity in scope holds a birthright (preset: 0.99)")
@@ -142,6 +149,9 @@ func runGen(cmd *cobra.Command, g *globals, f *genFlags) error {
 	setFloat("fire-prob", &cfg.FireProb, f.fireProb)
 	setFloat("birthright-prob", &cfg.BirthrightProb, f.birthrightProb)
 	setFloat("max-rule-share", &cfg.MaxRuleShare, f.maxRuleShare)
+	if changed("noise-model") {
+		cfg.NoiseModel = gen.NoiseModel(strings.ToLower(f.noiseModel))
+	}
 	if changed("assignments") {
 		cfg.Assignments = f.assignments
 	} else if changed("identities") {
@@ -167,8 +177,8 @@ func runGen(cmd *cobra.Command, g *globals, f *genFlags) error {
 	for _, st := range res.Files {
 		fmt.Fprintf(g.stderr, "gen: %-28s %12d rows %14d bytes\n", st.Path, st.Rows, st.Bytes)
 	}
-	fmt.Fprintf(g.stderr, "gen: preset %s seed %d: %d identities, %d entitlements, %d assignments (%d noise), %d planted rules in %.1fs -> %s\n",
-		f.preset, cfg.Seed, res.Identities, res.Entitlements, res.Assignments, res.NoiseAssignments,
+	fmt.Fprintf(g.stderr, "gen: preset %s seed %d: %d identities, %d entitlements, %d assignments (%d %s noise), %d planted rules in %.1fs -> %s\n",
+		f.preset, cfg.Seed, res.Identities, res.Entitlements, res.Assignments, res.NoiseAssignments, res.NoiseModel,
 		res.PlantedRules, res.Duration.Seconds(), f.out)
 	return nil
 }

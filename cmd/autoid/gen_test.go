@@ -37,8 +37,9 @@ func TestGenCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sum struct {
-		Preset string `json:"preset"`
-		Config struct {
+		Preset     string `json:"preset"`
+		NoiseModel string `json:"noise_model"`
+		Config     struct {
 			Seed        uint64 `json:"seed"`
 			Identities  int    `json:"identities"`
 			Assignments int64  `json:"assignments"`
@@ -48,13 +49,16 @@ func TestGenCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Overriding identities keeps the preset's assignments per identity.
-	if sum.Preset != "small" || sum.Config.Seed != 3 || sum.Config.Identities != 600 || sum.Config.Assignments != 6000 {
+	if sum.Preset != "small" || sum.NoiseModel != "misplaced" || sum.Config.Seed != 3 || sum.Config.Identities != 600 || sum.Config.Assignments != 6000 {
 		t.Errorf("summary %+v", sum)
 	}
 
 	pq := filepath.Join(t.TempDir(), "pq")
-	if code, _, stderr := runGenCLI(t, "gen", "--identities", "300", "--format", "parquet", "--quiet", "--out", pq); code != 0 || stderr != "" {
+	if code, _, stderr := runGenCLI(t, "gen", "--identities", "300", "--format", "parquet", "--noise-model", "Uniform", "--quiet", "--out", pq); code != 0 || stderr != "" {
 		t.Fatalf("parquet: exit %d: %q", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(pq, "truth/summary.json")); err != nil || !strings.Contains(string(b), `"noise_model": "uniform"`) {
+		t.Errorf("summary of --noise-model uniform (%v):\n%s", err, b)
 	}
 	if _, err := os.Stat(filepath.Join(pq, "assignments.parquet")); err != nil {
 		t.Error(err)
@@ -65,11 +69,12 @@ func TestGenUsageErrors(t *testing.T) {
 	out := t.TempDir()
 	for _, args := range [][]string{
 		{"gen"}, // no --out
-		{"gen", "--preset", "huge", "--out", out},  // unknown preset
-		{"gen", "--format", "xlsx", "--out", out},  // unknown format
-		{"gen", "--noise-rate", "2", "--out", out}, // out of range
-		{"gen", "--identities", "x", "--out", out}, // not a number
-		{"gen", "extra", "--out", out},             // positional argument
+		{"gen", "--preset", "huge", "--out", out},        // unknown preset
+		{"gen", "--format", "xlsx", "--out", out},        // unknown format
+		{"gen", "--noise-rate", "2", "--out", out},       // out of range
+		{"gen", "--noise-model", "bursty", "--out", out}, // unknown noise model
+		{"gen", "--identities", "x", "--out", out},       // not a number
+		{"gen", "extra", "--out", out},                   // positional argument
 	} {
 		code, _, stderr := runGenCLI(t, args...)
 		if code != 2 || !strings.Contains(stderr, "autoid gen --help") {
@@ -83,7 +88,7 @@ func TestGenHelp(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"--preset", "--seed", "--format", "--out", "--noise-rate", "planted_rules.csv", "xl"} {
+	for _, want := range []string{"--preset", "--seed", "--format", "--out", "--noise-rate", "--noise-model", "misplaced", "planted_rules.csv", "xl"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help lacks %q", want)
 		}
