@@ -56,6 +56,8 @@ type classWorker struct {
 	bits    []uint64
 	ab      []uint64
 	comp    []int32
+	icnt    []int32 // per item: class count, set for every item of a rule found
+	imark   []bool
 
 	// found rules: items in flat, rule i's items at starts[i]:starts[i+1]
 	flat   []int32
@@ -64,10 +66,15 @@ type classWorker struct {
 	fus    []int32
 }
 
-// mine finds the rules of one class (holders ascending, no repeats).
-func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, int64, error) {
+// mine finds the rules of one class (holders ascending, no repeats) and
+// the class count of every item of those rules, by item.
+func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, []ItemCount, int64, error) {
 	cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
 	n := cw.g.db.NumTransactions()
+	if cw.icnt == nil {
+		cw.icnt = make([]int32, cw.g.db.NumItems())
+		cw.imark = make([]bool, cw.g.db.NumItems())
+	}
 	var cand int64
 	switch {
 	case 2*len(holders) > n:
@@ -78,7 +85,7 @@ func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, 
 			cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
 			var err error
 			if cand, err = cw.kernel(ctx, holders); err != nil {
-				return nil, 0, err
+				return nil, nil, 0, err
 			}
 		}
 	}
@@ -88,7 +95,18 @@ func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, 
 		lo, hi := cw.starts[i], cw.starts[i+1]
 		out[i] = ClassRule{Items: flat[lo:hi:hi], Freq: int(cw.freqs[i]), Frequnion: int(cw.fus[i])}
 	}
-	return out, cand, nil
+	var items []ItemCount
+	for _, it := range flat {
+		if !cw.imark[it] {
+			cw.imark[it] = true
+			items = append(items, ItemCount{Item: it, Count: int(cw.icnt[it])})
+		}
+	}
+	for _, ic := range items {
+		cw.imark[ic.Item] = false
+	}
+	slices.SortFunc(items, func(a, b ItemCount) int { return int(a.Item) - int(b.Item) })
+	return out, items, cand, nil
 }
 
 // acceptID keeps antecedent id with frequnion fu when the confidence holds.
@@ -185,6 +203,7 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	var cand int64
 	for _, it := range fitems {
 		cand++
+		cw.icnt[it] = cnt1[it]
 		cw.acceptID(ix.single[it], cnt1[it])
 	}
 	if maxLen < 2 || k < 2 {
@@ -404,6 +423,9 @@ func (cw *classWorker) complement(holders []int32) int64 {
 	for id := 0; id < nAnte; id++ {
 		fu := g.anteFreq[id] - comp[id]
 		comp[id] = 0
+		if g.anteOff[id+1]-g.anteOff[id] == 1 {
+			cw.icnt[g.anteItems[g.anteOff[id]]] = fu
+		}
 		if fu >= g.sE {
 			cand++
 			cw.acceptID(int32(id), fu)
@@ -487,6 +509,9 @@ func (cw *classWorker) kernel(ctx context.Context, holders []int32) (int64, erro
 	var cand int64
 	_, err = Mine(ctx, local, Options{MinSupport: int(g.sE), MaxLen: g.opt.MaxLen, Workers: 1}, func(s []int32, sup int) error {
 		cand++
+		if len(s) == 1 {
+			cw.icnt[s[0]] = int32(sup)
+		}
 		cw.accept(s, int32(sup))
 		return nil
 	})

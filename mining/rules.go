@@ -35,6 +35,13 @@ type ClassRule struct {
 	Frequnion int     // transactions of the class holding A
 }
 
+// ItemCount is the class count of an item: the transactions of the class
+// that hold it.
+type ItemCount struct {
+	Item  int32
+	Count int
+}
+
 // RuleStats summarise MineRules.
 type RuleStats struct {
 	// Antecedents is the number of itemsets of length <= MaxLen held by at
@@ -51,10 +58,11 @@ type RuleStats struct {
 }
 
 // RuleEmitFunc receives the rules of one class, sorted by antecedent
-// (element by element, then shorter first). It is called at most once per
-// class, only for classes with rules, concurrently from several goroutines;
-// the rules and their item slices belong to the callee.
-type RuleEmitFunc func(class int, rules []ClassRule) error
+// (element by element, then shorter first), and the class count of every
+// item that occurs in them, by item. It is called at most once per class,
+// only for classes with rules, concurrently from several goroutines; the
+// rules, their item slices and the counts belong to the callee.
+type RuleEmitFunc func(class int, rules []ClassRule, items []ItemCount) error
 
 // MineRules finds, for every class (a sorted list of transaction ids of
 // db), every rule A → class with 1 <= |A| <= MaxLen, freq(A) >= MinFreq,
@@ -159,7 +167,7 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 						return
 					}
 				}
-				found, nCand, err := cw.mine(ctx, classes[c])
+				found, items, nCand, err := cw.mine(ctx, classes[c])
 				if err != nil {
 					errs[wi] = fmt.Errorf("mining: class %d: %w", c, err)
 					cancel()
@@ -169,9 +177,9 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 				if len(found) == 0 {
 					continue
 				}
-				slices.SortFunc(found, func(a, b ClassRule) int { return slices.Compare(a.Items, b.Items) })
+				sortRules(found, g.ft.shift, opt.MaxLen)
 				rules.Add(int64(len(found)))
-				if err := emit(c, found); err != nil {
+				if err := emit(c, found, items); err != nil {
 					errs[wi] = err
 					cancel()
 					return
@@ -182,6 +190,47 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 	wg.Wait()
 	st.Candidates, st.Rules = candidates.Load(), rules.Load()
 	return st, workersErr(ctx, errs)
+}
+
+// sortRules sorts rules by antecedent, element by element, shorter first.
+// When maxLen items of shift bits (ids + 1) fit in 64 bits, each
+// antecedent is packed left-aligned into one key (0 past its end, so a
+// prefix sorts first) and the keys are sorted instead of the item slices.
+func sortRules(rules []ClassRule, shift uint, maxLen int) {
+	if shift == 0 || int(shift)*maxLen > 64 {
+		slices.SortFunc(rules, func(a, b ClassRule) int { return slices.Compare(a.Items, b.Items) })
+		return
+	}
+	type keyed struct {
+		key uint64
+		idx int
+	}
+	keys := make([]keyed, len(rules))
+	sorted := true
+	for i, r := range rules {
+		var k uint64
+		for j, it := range r.Items {
+			k |= uint64(it+1) << (shift * uint(maxLen-1-j))
+		}
+		keys[i] = keyed{k, i}
+		sorted = sorted && (i == 0 || keys[i-1].key < k)
+	}
+	if sorted {
+		return
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return 0
+	})
+	tmp := slices.Clone(rules)
+	for i, k := range keys {
+		rules[i] = tmp[k.idx]
+	}
 }
 
 // freqTable maps itemsets to their antecedent id. Itemsets of up to maxLen items

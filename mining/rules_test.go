@@ -98,9 +98,27 @@ func TestMineRulesMatchesBruteForce(t *testing.T) {
 					o.Workers = workers
 					got := map[int][]string{}
 					var mu sync.Mutex
-					st, err := MineRules(context.Background(), db, classes, o, func(c int, rules []ClassRule) error {
+					st, err := MineRules(context.Background(), db, classes, o, func(c int, rules []ClassRule, items []ItemCount) error {
 						mu.Lock()
 						defer mu.Unlock()
+						var want []ItemCount
+						for _, r := range rules {
+							for _, it := range r.Items {
+								if !slices.ContainsFunc(want, func(ic ItemCount) bool { return ic.Item == it }) {
+									n := 0
+									for _, tr := range classes[c] {
+										if slices.Contains(db.Transaction(int(tr)), it) {
+											n++
+										}
+									}
+									want = append(want, ItemCount{Item: it, Count: n})
+								}
+							}
+						}
+						slices.SortFunc(want, func(a, b ItemCount) int { return int(a.Item) - int(b.Item) })
+						if !slices.Equal(items, want) {
+							t.Errorf("class %d: item counts %v, want %v", c, items, want)
+						}
 						for i, r := range rules {
 							if i > 0 && slices.Compare(rules[i-1].Items, r.Items) >= 0 {
 								t.Errorf("class %d: rules out of order", c)
@@ -131,7 +149,7 @@ func TestMineRulesMatchesBruteForce(t *testing.T) {
 
 func TestMineRulesRejectsUnsortedClass(t *testing.T) {
 	db := mustDB(t, [][]int32{{0}, {0}, {1}})
-	_, err := MineRules(context.Background(), db, [][]int32{{1, 0}}, RuleOptions{MinFreq: 1, MinConfidence: Ratio{0, 1}, MaxLen: 1}, func(int, []ClassRule) error { return nil })
+	_, err := MineRules(context.Background(), db, [][]int32{{1, 0}}, RuleOptions{MinFreq: 1, MinConfidence: Ratio{0, 1}, MaxLen: 1}, func(int, []ClassRule, []ItemCount) error { return nil })
 	if err == nil {
 		t.Fatal("want an error for an unsorted class")
 	}

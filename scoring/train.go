@@ -1,12 +1,12 @@
 package scoring
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/bits"
 	"slices"
 	"unsafe"
-
-	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/autoid-oss/autoid/mining"
 )
@@ -62,13 +62,13 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 		MinFreq: int(p.MinFreq), MinFrequnion: int(p.MinFrequnion), MinConfidence: p.MinConfidence,
 		MaxLen: p.MaxRuleLength, Workers: p.Workers,
 	}
-	st, err := mining.MineRules(ctx, db, in.Holders, opt, func(class int, rules []mining.ClassRule) error {
+	st, err := mining.MineRules(ctx, db, in.Holders, opt, func(class int, rules []mining.ClassRule, items []mining.ItemCount) error {
 		stemmed := Stem(rules, p.StemDelta)
 		o := classOut{unstemmed: len(rules), rules: make([]Rule, len(stemmed))}
 		for i, r := range stemmed {
 			o.rules[i] = Rule{Ent: int32(class), Items: r.Items, Freq: int64(r.Freq), Frequnion: int64(r.Frequnion)}
 		}
-		o.dfs = drivingFactors(db, int32(class), in.Holders[class], o.rules, p.DrivingFactorThreshold)
+		o.dfs = drivingFactors(int32(class), items, o.rules, p.DrivingFactorThreshold)
 		out[class] = o
 		return nil
 	})
@@ -97,14 +97,65 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 // The test is against the input set, so the result does not depend on the
 // order; the kept rules keep their input order.
 func Stem(rules []mining.ClassRule, delta mining.Ratio) []mining.ClassRule {
-	index := make(map[string]int, len(rules))
-	long := false
-	for i, r := range rules {
-		index[keyOf(r.Items)] = i
-		long = long || len(r.Items) > 1
+	maxLen, maxItem := 0, int32(0)
+	for _, r := range rules {
+		maxLen = max(maxLen, len(r.Items))
+		for _, it := range r.Items {
+			maxItem = max(maxItem, it)
+		}
 	}
-	if !long {
+	if maxLen < 2 {
 		return rules
+	}
+	// Antecedents packed left-aligned into one word (ids + 1, 0 past the
+	// end) when they fit, looked up by binary search in the sorted keys;
+	// otherwise by their bytes in a map.
+	shift := uint(bits.Len32(uint32(maxItem) + 1))
+	var find func(sub []int32) (int, bool)
+	if int(shift)*maxLen <= 64 {
+		pack := func(s []int32) uint64 {
+			var k uint64
+			for j, it := range s {
+				k |= uint64(it+1) << (shift * uint(maxLen-1-j))
+			}
+			return k
+		}
+		keys := make([]uint64, len(rules))
+		var order []int32 // rule index of each sorted key, nil when in input order
+		for i, r := range rules {
+			keys[i] = pack(r.Items)
+			if i > 0 && keys[i-1] >= keys[i] && order == nil {
+				order = []int32{}
+			}
+		}
+		if order != nil {
+			order = make([]int32, len(rules))
+			for i := range order {
+				order[i] = int32(i)
+			}
+			slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+			sorted := make([]uint64, len(keys))
+			for i, o := range order {
+				sorted[i] = keys[o]
+			}
+			keys = sorted
+		}
+		find = func(sub []int32) (int, bool) {
+			j, ok := slices.BinarySearch(keys, pack(sub))
+			if ok && order != nil {
+				j = int(order[j])
+			}
+			return j, ok
+		}
+	} else {
+		index := make(map[string]int, len(rules))
+		for i, r := range rules {
+			index[keyOf(r.Items)] = i
+		}
+		find = func(sub []int32) (int, bool) {
+			j, ok := index[keyOf(sub)]
+			return j, ok
+		}
 	}
 	kept := make([]mining.ClassRule, 0, len(rules))
 	var sub []int32
@@ -119,7 +170,7 @@ func Stem(rules []mining.ClassRule, delta mining.Ratio) []mining.ClassRule {
 						sub = append(sub, r.Items[b])
 					}
 				}
-				if j, ok := index[keyOf(sub)]; ok {
+				if j, ok := find(sub); ok {
 					p := rules[j]
 					redundant = delta.WithinDelta(int64(r.Frequnion), int64(r.Freq), int64(p.Frequnion), int64(p.Freq))
 				}
@@ -142,33 +193,28 @@ func keyOf(s []int32) string {
 }
 
 // drivingFactors counts, per item, the rules of one entitlement (stemmed,
-// confidence >= threshold) containing it, and the holders carrying it.
-func drivingFactors(db *mining.DB, ent int32, holders []int32, rules []Rule, threshold mining.Ratio) []DrivingFactor {
-	count := map[int32]int64{}
+// confidence >= threshold) containing it; the holders carrying it are the
+// item's class count from the mining (items: every item of the unstemmed
+// rules, ascending).
+func drivingFactors(ent int32, items []mining.ItemCount, rules []Rule, threshold mining.Ratio) []DrivingFactor {
+	var count []int64
 	for i := range rules {
 		if !threshold.AtLeast(rules[i].Frequnion, rules[i].Freq) {
 			continue
 		}
+		if count == nil {
+			count = make([]int64, len(items))
+		}
 		for _, it := range rules[i].Items {
-			count[it]++
+			k, _ := slices.BinarySearchFunc(items, it, func(ic mining.ItemCount, it int32) int { return int(ic.Item) - int(it) })
+			count[k]++
 		}
 	}
-	if len(count) == 0 {
-		return nil
-	}
-	items := make([]int32, 0, len(count))
-	for it := range count {
-		items = append(items, it)
-	}
-	slices.Sort(items)
-	hb := make([]uint32, len(holders))
-	for i, h := range holders {
-		hb[i] = uint32(h)
-	}
-	bm := roaring.BitmapOf(hb...)
-	dfs := make([]DrivingFactor, len(items))
-	for i, it := range items {
-		dfs[i] = DrivingFactor{Ent: ent, Item: it, Count: count[it], Holders: int64(db.SupportIn([]int32{it}, bm))}
+	var dfs []DrivingFactor
+	for k, c := range count {
+		if c > 0 {
+			dfs = append(dfs, DrivingFactor{Ent: ent, Item: items[k].Item, Count: c, Holders: int64(items[k].Count)})
+		}
 	}
 	return dfs
 }
