@@ -84,107 +84,164 @@ func keyArray(rec arrow.Record, name string) (arrow.Array, error) {
 // loadRuleData reads the current entity tables. features selects the item
 // columns; with featuresOf set, they are chosen from the identities record
 // instead (used by the scoring jobs to encode the columns a rule set names).
+// The assignments are read and checked in a second goroutine while the
+// identities are encoded.
 func loadRuleData(ctx context.Context, gen workspace.Generation, features []string, featuresOf func(arrow.Record) ([]string, error)) (*ruleData, error) {
+	var (
+		dims chan [2]int32     // identities and entitlements, for the range check
+		done chan *assignments // closed or sent once the reader has finished
+	)
+	if gen.Has("assignments") {
+		dims, done = make(chan [2]int32, 1), make(chan *assignments, 1)
+		go func() {
+			a := &assignments{}
+			defer func() { done <- a }()
+			as, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_idx", "ent_idx"})
+			dm, ok := <-dims
+			if err != nil {
+				a.err = fmt.Errorf("assignments: %w", err)
+				return
+			}
+			defer as.Release()
+			if ok {
+				a.read(as, dm[0], dm[1])
+			}
+		}()
+	}
+	sent := false
+	fail := func(d *ruleData, err error) (*ruleData, error) {
+		if d != nil {
+			d.release()
+		}
+		if dims != nil {
+			if !sent {
+				close(dims)
+			}
+			<-done
+		}
+		return nil, err
+	}
 	ids, err := formats.ReadTable(ctx, gen.TablePath("identities"), nil)
 	if err != nil {
-		return nil, fmt.Errorf("identities: %w", err)
+		return fail(nil, fmt.Errorf("identities: %w", err))
 	}
 	defer ids.Release()
-	if featuresOf != nil {
-		if features, err = featuresOf(ids); err != nil {
-			return nil, err
-		}
-	}
-	d := &ruleData{}
-	if d.items, err = scoring.EncodeIdentities(ids, features); err != nil {
-		return nil, fmt.Errorf("identities: %w", err)
-	}
-	if d.usrIDs, err = keyArray(ids, "usr_id"); err != nil {
-		return nil, fmt.Errorf("identities: %w", err)
-	}
 	ents, err := formats.ReadTable(ctx, gen.TablePath("entitlements"), []string{"ent_id"})
 	if err != nil {
-		d.usrIDs.Release()
-		return nil, fmt.Errorf("entitlements: %w", err)
+		return fail(nil, fmt.Errorf("entitlements: %w", err))
 	}
+	d := &ruleData{}
 	d.entIDs, err = keyArray(ents, "ent_id")
 	ents.Release()
 	if err != nil {
-		d.usrIDs.Release()
-		return nil, fmt.Errorf("entitlements: %w", err)
+		return fail(nil, fmt.Errorf("entitlements: %w", err))
+	}
+	nu, ne := int32(ids.NumRows()), int32(d.entIDs.Len())
+	if dims != nil {
+		dims <- [2]int32{nu, ne}
+		sent = true
+	}
+	if d.usrIDs, err = keyArray(ids, "usr_id"); err != nil {
+		d.entIDs.Release()
+		return fail(nil, fmt.Errorf("identities: %w", err))
+	}
+	if featuresOf != nil {
+		if features, err = featuresOf(ids); err != nil {
+			return fail(d, err)
+		}
+	}
+	if d.items, err = scoring.EncodeIdentities(ids, features); err != nil {
+		return fail(d, fmt.Errorf("identities: %w", err))
 	}
 	d.entText, _ = scoring.TextOf(d.entIDs)
 	d.entIndex = make(map[string]int32, d.entIDs.Len())
 	for i := 0; i < d.entIDs.Len(); i++ {
 		d.entIndex[d.entID(int32(i))] = int32(i)
 	}
-	nu, ne := int32(d.items.NumIdentities()), int32(d.entIDs.Len())
 	d.holders = make([][]int32, ne)
-	if gen.Has("assignments") {
-		as, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_idx", "ent_idx"})
-		if err != nil {
-			d.release()
-			return nil, fmt.Errorf("assignments: %w", err)
-		}
-		defer as.Release()
-		uc, ok1 := as.Column(0).(*array.Int32)
-		ec, ok2 := as.Column(1).(*array.Int32)
-		if !ok1 || !ok2 {
-			d.release()
-			return nil, fmt.Errorf("assignments: usr_idx and ent_idx must be int32")
-		}
-		n := int(as.NumRows())
-		d.users, d.ents = make([]int32, 0, n), make([]int32, 0, n)
-		sorted := true
-		cnt := make([]int32, ne)
-		for i := 0; i < n; i++ {
-			if uc.IsNull(i) || ec.IsNull(i) {
-				d.invalid++
-				continue
-			}
-			u, e := uc.Value(i), ec.Value(i)
-			if u < 0 || u >= nu || e < 0 || e >= ne {
-				d.release()
-				return nil, fmt.Errorf("assignments row %d: usr_idx %d / ent_idx %d out of range", i, u, e)
-			}
-			if k := len(d.users); k > 0 && (d.users[k-1] > u || d.users[k-1] == u && d.ents[k-1] >= e) {
-				sorted = false
-			}
-			d.users, d.ents = append(d.users, u), append(d.ents, e)
-			cnt[e]++
-		}
-		if !sorted {
-			d.sortAssignments()
-			cnt = make([]int32, ne)
-			for _, e := range d.ents {
-				cnt[e]++
-			}
-		}
-		flat := make([]int32, len(d.users))
-		pos := 0
-		for e := range d.holders {
-			d.holders[e] = flat[pos : pos : pos+int(cnt[e])]
-			pos += int(cnt[e])
-		}
-		for i, u := range d.users {
-			d.holders[d.ents[i]] = append(d.holders[d.ents[i]], u)
-		}
+	if done == nil {
+		return d, nil
+	}
+	a := <-done
+	if a.err != nil {
+		d.release()
+		return nil, a.err
+	}
+	d.users, d.ents, d.invalid = a.users, a.ents, a.invalid
+	cnt := make([]int32, ne)
+	for _, e := range d.ents {
+		cnt[e]++
+	}
+	flat := make([]int32, len(d.users))
+	pos := 0
+	for e := range d.holders {
+		d.holders[e] = flat[pos : pos : pos+int(cnt[e])]
+		pos += int(cnt[e])
+	}
+	for i, u := range d.users {
+		d.holders[d.ents[i]] = append(d.holders[d.ents[i]], u)
 	}
 	return d, nil
 }
 
-// sortAssignments sorts the valid assignments by (usr_idx, ent_idx) and
-// drops repeated pairs.
-func (d *ruleData) sortAssignments() {
-	packed := make([]uint64, len(d.users))
-	for i := range d.users {
-		packed[i] = uint64(d.users[i])<<32 | uint64(d.ents[i])
+// assignments are the valid assignments of the assignments table, sorted by
+// (usr_idx, ent_idx) without repeats.
+type assignments struct {
+	users, ents []int32
+	invalid     int
+	err         error
+}
+
+// read takes the valid assignments of a (usr_idx, ent_idx) record: a null
+// key makes an assignment invalid, a key out of range is an error.
+func (a *assignments) read(as arrow.Record, nu, ne int32) {
+	uc, ok1 := as.Column(0).(*array.Int32)
+	ec, ok2 := as.Column(1).(*array.Int32)
+	if !ok1 || !ok2 {
+		a.err = fmt.Errorf("assignments: usr_idx and ent_idx must be int32")
+		return
+	}
+	n := int(as.NumRows())
+	uv, ev := uc.Int32Values(), ec.Int32Values()
+	nulls := uc.NullN() > 0 || ec.NullN() > 0
+	a.users, a.ents = make([]int32, n), make([]int32, n)
+	k := 0
+	sorted := true
+	for i := 0; i < n; i++ {
+		if nulls && (uc.IsNull(i) || ec.IsNull(i)) {
+			a.invalid++
+			continue
+		}
+		u, e := uv[i], ev[i]
+		if u < 0 || u >= nu || e < 0 || e >= ne {
+			a.users, a.ents = nil, nil
+			a.err = fmt.Errorf("assignments row %d: usr_idx %d / ent_idx %d out of range", i, u, e)
+			return
+		}
+		if k > 0 && (a.users[k-1] > u || a.users[k-1] == u && a.ents[k-1] >= e) {
+			sorted = false
+		}
+		a.users[k], a.ents[k] = u, e
+		k++
+	}
+	a.users, a.ents = a.users[:k], a.ents[:k]
+	if !sorted {
+		a.sort()
+	}
+}
+
+// sort sorts the assignments by (usr_idx, ent_idx) and drops repeated
+// pairs.
+func (a *assignments) sort() {
+	packed := make([]uint64, len(a.users))
+	for i := range a.users {
+		packed[i] = uint64(a.users[i])<<32 | uint64(a.ents[i])
 	}
 	slices.Sort(packed)
 	packed = slices.Compact(packed)
-	d.users, d.ents = d.users[:len(packed)], d.ents[:len(packed)]
+	a.users, a.ents = a.users[:len(packed)], a.ents[:len(packed)]
 	for i, p := range packed {
-		d.users[i], d.ents[i] = int32(p>>32), int32(uint32(p))
+		a.users[i], a.ents[i] = int32(p>>32), int32(uint32(p))
 	}
 }
 

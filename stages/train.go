@@ -30,11 +30,17 @@ type TrainResult struct {
 // Train learns the association rules of the current entity tables.
 func Train(ctx context.Context, gen workspace.Generation, cfg Config) (*TrainResult, error) {
 	t0 := time.Now()
-	features, err := Features(ctx, gen, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("train: features: %w", err)
-	}
-	d, err := loadRuleData(ctx, gen, features, nil)
+	var features []string
+	// The features are settled on the identities record that is encoded
+	// (as Features does), so the identities are read once.
+	d, err := loadRuleData(ctx, gen, nil, func(ids arrow.Record) ([]string, error) {
+		res := &AuditResult{Dropped: map[string]string{}}
+		if err := auditFeatures(ids, cfg, res); err != nil {
+			return nil, fmt.Errorf("features: %w", err)
+		}
+		features = res.Features
+		return features, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
