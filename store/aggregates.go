@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -23,8 +24,13 @@ type aggregates struct {
 	bands     BandCounts
 	total     int64
 	maxRule   int64 // the longest rule's antecedent
-	// atLeast[p] / atMost[p]: valid assignments with score ≥ / ≤ p/100.
-	atLeast, atMost [101]int64
+	// geAt[p]: valid assignments whose highest p with score ≥ p/100 is p;
+	// leAt[p]: whose lowest p with score ≤ p/100 is p (see scoreCounts).
+	geAt, leAt [101]int64
+	// pairs: the distinct (attribute, value) pairs of the identities,
+	// numbered in pairID.
+	pairs  [][2]string
+	pairID map[[2]string]int32
 	// appHolders: per application, the identities (bits by userOrder
 	// position) holding one of its entitlements.
 	appHolders map[string][]uint64
@@ -33,7 +39,8 @@ type aggregates struct {
 type userAgg struct {
 	ord                    int // position in userOrder
 	name, manager, empType *string
-	attrs                  []kv // attribute -> value (string), in source order
+	attrs                  []kv    // attribute -> value (string), in source order
+	pairs                  []int32 // attrs as pair numbers
 	sum                    float64
 	scored                 int64
 }
@@ -48,7 +55,7 @@ type entAgg struct {
 
 func newAggregates(o *LoadOptions) *aggregates {
 	return &aggregates{o: o, users: map[string]*userAgg{}, filters: map[string]map[string]int64{}, ents: map[string]*entAgg{},
-		appHolders: map[string][]uint64{}}
+		appHolders: map[string][]uint64{}, pairID: map[[2]string]int32{}}
 }
 
 func (a *aggregates) bandsFunc() BandCounts { return a.bands }
@@ -72,13 +79,16 @@ func strPtr(v any) *string {
 
 // observer returns the function that sees each published row of a table.
 func (a *aggregates) observer(table string) func(cols []string, row []any) {
+	// The columns of a source are fixed: positions are found on its first
+	// row and kept.
+	pos := map[string]int{}
 	idx := func(cols []string, name string) int {
-		for i, c := range cols {
-			if c == name {
-				return i
-			}
+		if i, ok := pos[name]; ok {
+			return i
 		}
-		return -1
+		i := slices.Index(cols, name)
+		pos[name] = i
+		return i
 	}
 	switch table {
 	case "identities":
@@ -92,6 +102,13 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			for k, v := range attrs {
 				if v != "" {
 					u.attrs = append(u.attrs, kv{k, v})
+					p, ok := a.pairID[[2]string{k, v}]
+					if !ok {
+						p = int32(len(a.pairs))
+						a.pairID[[2]string{k, v}] = p
+						a.pairs = append(a.pairs, [2]string{k, v})
+					}
+					u.pairs = append(u.pairs, p)
 				}
 				m := a.filters[k]
 				if m == nil {
@@ -120,6 +137,8 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			e.owner = row[idx(cols, "ent_owner_id")] != nil
 		}
 	case "assignments":
+		var lastUID string
+		var lastUser *userAgg
 		return func(cols []string, row []any) {
 			if v, _ := row[idx(cols, "valid")].(bool); !v {
 				return
@@ -129,8 +148,12 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			eid, _ := row[idx(cols, "ent_id")].(string)
 			e := a.ent(eid)
 			e.holders++
+			// Assignments come grouped by identity: one map lookup per run.
+			if uid != lastUID || lastUser == nil {
+				lastUID, lastUser = uid, a.users[uid]
+			}
 			if app, ok := e.app.(string); ok {
-				if u := a.users[uid]; u != nil {
+				if u := lastUser; u != nil {
 					set := a.appHolders[app]
 					if set == nil {
 						set = make([]uint64, (len(a.userOrder)+63)/64)
@@ -158,17 +181,10 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 				a.bands.Unscored++
 			}
 			if scored {
-				for p := 0; p <= 100; p++ {
-					if score >= float64(p)/100 {
-						a.atLeast[p]++
-					}
-					if score <= float64(p)/100 {
-						a.atMost[p]++
-					}
-				}
+				a.countScore(score)
 				e.scored++
 				e.sum += score
-				if u := a.users[uid]; u != nil {
+				if u := lastUser; u != nil {
 					u.scored++
 					u.sum += score
 				}
@@ -373,7 +389,7 @@ func (a *aggregates) companyView() [][]any {
 			{"onek_to_tenk_users", dist[6]}, {"tenk_users", dist[7]}, {"hundredk_users", dist[8]}}},
 		{"assignmentStats", ordered{{"total", a.total}, {"unscored", a.bands.Unscored}, {"mostAssigned", mostJSON}}},
 		{FigureMaxRuleLength, a.maxRule},
-		{FigureScoreCounts, ordered{{"atLeast", a.atLeast[:]}, {"atMost", a.atMost[:]}}},
+		{FigureScoreCounts, a.scoreCounts()},
 		{FigureAttributes, a.attributeNames()},
 		{FigureAttributeValues, a.attributeValueCounts()},
 	}
@@ -433,33 +449,81 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// countScore files a valid assignment's score for scoreCounts: under the
+// highest p with score ≥ p/100 and the lowest p with score ≤ p/100, the
+// comparisons made exactly as the figure defines them.
+func (a *aggregates) countScore(score float64) {
+	ge := int(math.Floor(score * 100))
+	for ge < 100 && score >= float64(ge+1)/100 {
+		ge++
+	}
+	for ge >= 0 && (ge > 100 || score < float64(ge)/100) {
+		ge--
+	}
+	if ge >= 0 {
+		a.geAt[ge]++
+	}
+	le := int(math.Ceil(score * 100))
+	for le > 0 && score <= float64(le-1)/100 {
+		le--
+	}
+	for le <= 100 && (le < 0 || score > float64(le)/100) {
+		le++
+	}
+	if le <= 100 {
+		a.leAt[le]++
+	}
+}
+
+// scoreCounts: atLeast[p] = valid assignments with score ≥ p/100, atMost[p]
+// = with score ≤ p/100, p = 0..100.
+func (a *aggregates) scoreCounts() ordered {
+	var atLeast, atMost [101]int64
+	for p := 100; p >= 0; p-- {
+		atLeast[p] = a.geAt[p]
+		if p < 100 {
+			atLeast[p] += atLeast[p+1]
+		}
+	}
+	for p := 0; p <= 100; p++ {
+		atMost[p] = a.leAt[p]
+		if p > 0 {
+			atMost[p] += atMost[p-1]
+		}
+	}
+	return ordered{{"atLeast", atLeast[:]}, {"atMost", atMost[:]}}
+}
+
 // appFilterOptions counts attribute values over a set of identities.
 func (a *aggregates) appFilterOptions(set []uint64) [][3]any {
-	counts := map[[2]string]int64{}
+	counts := make([]int64, len(a.pairs))
 	for w, word := range set {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
 			if i < len(a.userOrder) {
-				for _, x := range a.users[a.userOrder[i]].attrs {
-					counts[[2]string{x.k, x.v.(string)}]++
+				for _, p := range a.users[a.userOrder[i]].pairs {
+					counts[p]++
 				}
 			}
 		}
 	}
-	keys := make([][2]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	var keys []int32
+	for p, n := range counts {
+		if n > 0 {
+			keys = append(keys, int32(p))
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i][0] != keys[j][0] {
-			return keys[i][0] < keys[j][0]
+		x, y := a.pairs[keys[i]], a.pairs[keys[j]]
+		if x[0] != y[0] {
+			return x[0] < y[0]
 		}
-		return keys[i][1] < keys[j][1]
+		return x[1] < y[1]
 	})
 	out := make([][3]any, len(keys))
-	for i, k := range keys {
-		out[i] = [3]any{k[0], k[1], counts[k]}
+	for i, p := range keys {
+		out[i] = [3]any{a.pairs[p][0], a.pairs[p][1], counts[p]}
 	}
 	return out
 }

@@ -88,8 +88,26 @@ func cellOf(arr arrow.Array, k kind) (cellFunc, error) {
 	return nil, fmt.Errorf("unknown column kind %d", k)
 }
 
-// nullableText reads a text column, NULL as nil.
+// nullableText reads a text column, NULL as nil. The values of a
+// dictionary column are boxed once per dictionary entry, not per row.
 func nullableText(arr arrow.Array) (cellFunc, error) {
+	if d, ok := arr.(*array.Dictionary); ok {
+		s, err := textOf(d.Dictionary())
+		if err != nil {
+			return nil, err
+		}
+		boxed := make([]any, d.Dictionary().Len())
+		return func(i int) any {
+			if d.IsNull(i) {
+				return nil
+			}
+			k := d.GetValueIndex(i)
+			if boxed[k] == nil {
+				boxed[k] = s(k)
+			}
+			return boxed[k]
+		}, nil
+	}
 	s, err := textOf(arr)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -67,6 +69,11 @@ type join struct {
 	in   input
 	key  []string // columns of the main table
 	on   []string // columns of the joined table
+	// dense: int32 columns that both tables carry and that identify a row
+	// as key does (the workspace's dense ids). When present, rows are
+	// matched through them (a sorted index, no string map) and the match
+	// is confirmed on key; a row they do not match falls back to key.
+	dense []string
 }
 
 // tableMap says how one serving table is made from Arrow tables.
@@ -102,7 +109,8 @@ func mappings() []tableMap {
 			attrs: entityAttrsExcluded},
 		{table: "assignments", from: []input{{"assignments", true}},
 			joins: []join{
-				{name: "s", in: input{"assignment_scores", false}, key: []string{"usr_id", "ent_id"}, on: []string{"usr_id", "ent_id"}},
+				{name: "s", in: input{"assignment_scores", false}, key: []string{"usr_id", "ent_id"}, on: []string{"usr_id", "ent_id"},
+					dense: []string{"usr_idx", "ent_idx"}},
 				{name: "e", in: input{"entitlements", true}, key: []string{"ent_id"}, on: []string{"ent_id"}},
 			},
 			cols: []col{
@@ -272,7 +280,6 @@ type mapSource struct {
 	colFns   []func() any
 	attrFns  []attrCell
 	jidx     map[string]*joinIndex
-	joinKeys map[string][]cellFunc
 	colNames []string
 	expl     array.ListLike
 	explText func(int) string
@@ -288,9 +295,15 @@ type attrCell struct {
 
 // joinIndex is a joined table in memory with its key index.
 type joinIndex struct {
+	j     join
 	rec   arrow.Record
 	cells map[string]cellFunc
-	rows  map[string]int
+	keys  []func(int) string // the joined table's key columns
+	rows  map[string]int     // key -> row; built when first needed
+	dense *denseIndex        // nil: the tables carry no dense ids
+	// per record of the main table: its key and dense id columns
+	mainKeys  []func(int) string
+	mainDense [2]*array.Int32
 }
 
 func (s *mapSource) columns() []string {
@@ -327,20 +340,127 @@ func (s *mapSource) Err() error { return s.err }
 
 func (s *mapSource) Values() ([]any, error) { return s.row, nil }
 
-func keyOf(cells []cellFunc, i int) string {
-	if len(cells) == 1 {
-		v, _ := cells[0](i).(string)
-		return v
+func keyOf(keys []func(int) string, i int) string {
+	if len(keys) == 1 {
+		return keys[0](i)
 	}
 	var b strings.Builder
-	for k, c := range cells {
+	for k, f := range keys {
 		if k > 0 {
 			b.WriteByte(0)
 		}
-		v, _ := c(i).(string)
-		b.WriteString(v)
+		b.WriteString(f(i))
 	}
 	return b.String()
+}
+
+// denseIndex finds a joined row by two dense ids: the rows of each first
+// id are a range, sorted by the second.
+type denseIndex struct {
+	start []int32 // first id -> its range in second and row
+	second, row []int32
+}
+
+func newDenseIndex(a, b *array.Int32) *denseIndex {
+	n := a.Len()
+	hi := int32(-1)
+	for i := 0; i < n; i++ {
+		if a.IsValid(i) && b.IsValid(i) {
+			hi = max(hi, a.Value(i))
+		}
+	}
+	d := &denseIndex{start: make([]int32, int(hi)+2)}
+	for i := 0; i < n; i++ {
+		if a.IsValid(i) && b.IsValid(i) && a.Value(i) >= 0 {
+			d.start[a.Value(i)+1]++
+		}
+	}
+	for k := 1; k < len(d.start); k++ {
+		d.start[k] += d.start[k-1]
+	}
+	m := d.start[len(d.start)-1]
+	d.second, d.row = make([]int32, m), make([]int32, m)
+	next := append([]int32(nil), d.start[:len(d.start)-1]...)
+	for i := 0; i < n; i++ {
+		if a.IsValid(i) && b.IsValid(i) && a.Value(i) >= 0 {
+			k := a.Value(i)
+			d.second[next[k]], d.row[next[k]] = b.Value(i), int32(i)
+			next[k]++
+		}
+	}
+	for k := 0; k+1 < len(d.start); k++ {
+		lo, hi := d.start[k], d.start[k+1]
+		sec, row := d.second[lo:hi], d.row[lo:hi]
+		if !slices.IsSorted(sec) {
+			sort.Sort(pairsBySecond{sec, row})
+		}
+	}
+	return d
+}
+
+type pairsBySecond struct{ sec, row []int32 }
+
+func (p pairsBySecond) Len() int           { return len(p.sec) }
+func (p pairsBySecond) Less(i, j int) bool { return p.sec[i] < p.sec[j] }
+func (p pairsBySecond) Swap(i, j int) {
+	p.sec[i], p.sec[j] = p.sec[j], p.sec[i]
+	p.row[i], p.row[j] = p.row[j], p.row[i]
+}
+
+// lookup returns the row with ids (a, b), or -1.
+func (d *denseIndex) lookup(a, b int32) int {
+	if a < 0 || int(a)+1 >= len(d.start) {
+		return -1
+	}
+	lo, hi := d.start[a], d.start[a+1]
+	sec := d.second[lo:hi]
+	k, ok := slices.BinarySearch(sec, b)
+	if !ok {
+		return -1
+	}
+	return int(d.row[int(lo)+k])
+}
+
+// match returns the joined row of main-table row i, or -1.
+func (ji *joinIndex) match(i int) int {
+	if ji.dense != nil && ji.mainDense[0] != nil {
+		a, b := ji.mainDense[0], ji.mainDense[1]
+		if a.IsNull(i) || b.IsNull(i) {
+			return -1 // no dense id: not a row of the joined table's kind
+		}
+		if r := ji.dense.lookup(a.Value(i), b.Value(i)); r >= 0 && ji.sameKey(i, r) {
+			return r
+		}
+	}
+	if ji.rows == nil {
+		ji.rows = make(map[string]int, ji.rec.NumRows())
+		for r := 0; r < int(ji.rec.NumRows()); r++ {
+			ji.rows[keyOf(ji.keys, r)] = r
+		}
+	}
+	if r, ok := ji.rows[keyOf(ji.mainKeys, i)]; ok {
+		return r
+	}
+	return -1
+}
+
+func (ji *joinIndex) sameKey(i, r int) bool {
+	for k, f := range ji.mainKeys {
+		if f(i) != ji.keys[k](r) {
+			return false
+		}
+	}
+	return true
+}
+
+// int32Column returns the named Int32 column of rec, or nil.
+func int32Column(rec arrow.Record, name string) *array.Int32 {
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) == 0 {
+		return nil
+	}
+	c, _ := rec.Column(idx[0]).(*array.Int32)
+	return c
 }
 
 func (s *mapSource) start() error {
@@ -355,25 +475,27 @@ func (s *mapSource) start() error {
 		if err != nil {
 			return fmt.Errorf("join %s: %w", j.in.name, err)
 		}
-		ji := &joinIndex{rec: rec, cells: map[string]cellFunc{}, rows: make(map[string]int, rec.NumRows())}
+		ji := &joinIndex{j: j, rec: rec, cells: map[string]cellFunc{}}
 		s.jidx[j.name] = ji
 		if err := cellsOf(rec, s.m.cols, j.name, ji.cells); err != nil {
 			return fmt.Errorf("join %s: %w", j.in.name, err)
 		}
-		var keys []cellFunc
 		for _, c := range j.on {
 			idx := rec.Schema().FieldIndices(c)
 			if len(idx) == 0 {
 				return fmt.Errorf("join %s: no column %q", j.in.name, c)
 			}
-			f, err := cellOf(rec.Column(idx[0]), kText)
+			f, err := textOf(rec.Column(idx[0]))
 			if err != nil {
 				return fmt.Errorf("join %s: column %s: %w", j.in.name, c, err)
 			}
-			keys = append(keys, f)
+			ji.keys = append(ji.keys, f)
 		}
-		for i := 0; i < int(rec.NumRows()); i++ {
-			ji.rows[keyOf(keys, i)] = i
+		if len(j.dense) == 2 {
+			a, b := int32Column(rec, j.dense[0]), int32Column(rec, j.dense[1])
+			if a != nil && b != nil {
+				ji.dense = newDenseIndex(a, b)
+			}
 		}
 	}
 	r, closeFn, err := formats.OpenParquet(s.path)
@@ -470,17 +592,25 @@ func (s *mapSource) nextRecord() (bool, error) {
 	for name, ji := range s.jidx {
 		s.view.joins[name] = ji.cells
 	}
-	var joinKeys = map[string][]cellFunc{}
-	for _, j := range s.m.joins {
-		if _, ok := s.jidx[j.name]; !ok {
-			continue
-		}
-		for _, k := range j.key {
-			f, ok := cells[k]
-			if !ok {
+	for _, ji := range s.jidx {
+		ji.mainKeys = ji.mainKeys[:0]
+		for _, k := range ji.j.key {
+			idx := rec.Schema().FieldIndices(k)
+			if len(idx) == 0 {
 				return false, fmt.Errorf("%s: join key column %q missing", s.path, k)
 			}
-			joinKeys[j.name] = append(joinKeys[j.name], f)
+			f, err := textOf(rec.Column(idx[0]))
+			if err != nil {
+				return false, fmt.Errorf("%s: join key column %s: %w", s.path, k, err)
+			}
+			ji.mainKeys = append(ji.mainKeys, f)
+		}
+		ji.mainDense = [2]*array.Int32{}
+		if ji.dense != nil {
+			a, b := int32Column(rec, ji.j.dense[0]), int32Column(rec, ji.j.dense[1])
+			if a != nil && b != nil {
+				ji.mainDense = [2]*array.Int32{a, b}
+			}
 		}
 	}
 	// Column producers.
@@ -535,7 +665,6 @@ func (s *mapSource) nextRecord() (bool, error) {
 	for name := range s.jidx {
 		s.view.jrow[name] = -1
 	}
-	s.joinKeys = joinKeys
 	// Attributes.
 	s.attrFns = s.attrFns[:0]
 	if s.m.attrs != nil {
@@ -628,12 +757,8 @@ func (s *mapSource) Next() bool {
 				}
 				s.ej, s.eEnd = start, end
 			}
-			for name, keys := range s.joinKeys {
-				r, ok := s.jidx[name].rows[keyOf(keys, s.i)]
-				if !ok {
-					r = -1
-				}
-				s.view.jrow[name] = r
+			for name, ji := range s.jidx {
+				s.view.jrow[name] = ji.match(s.i)
 			}
 		}
 		for k, f := range s.colFns {
