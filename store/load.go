@@ -357,7 +357,7 @@ func keyOf(keys []func(int) string, i int) string {
 // denseIndex finds a joined row by two dense ids: the rows of each first
 // id are a range, sorted by the second.
 type denseIndex struct {
-	start []int32 // first id -> its range in second and row
+	start       []int32 // first id -> its range in second and row
 	second, row []int32
 }
 
