@@ -18,7 +18,24 @@
 //     one set. A mined set S matches a planted role with bundle E when
 //     |S ∩ E| / |S ∪ E| >= RoleJaccard (1 = the same set). Recall = planted
 //     roles matched by at least one mined set / planted roles; precision =
-//     mined sets that match at least one planted role / mined sets.
+//     mined sets that match at least one planted role / mined sets. This
+//     set precision ignores what a role's policy stands for: the
+//     attributes are correlated (a job code lies within one department),
+//     so the role of a job code rightly carries its department's bundle
+//     too. Policy precision judges each role against its policy P instead.
+//     The planted probability that identity u holds e is hold(u, e) =
+//     1 − ∏ (1 − fire_R) over the planted rules R granting e whose
+//     antecedent u carries; the planted confidence conf*(Q → e) of a policy
+//     Q is the mean of hold over its members (for P, the role's members;
+//     for a sub-policy, the identities whose items contain it). E(P), the
+//     set P should carry, is what SPEC 6 would mine from these planted
+//     confidences: every e with conf*(P → e) >= RoleMinConfidence that
+//     stemming (SPEC 3) keeps, i.e. no non-empty proper subset Q ⊂ P has
+//     |conf*(P → e) − conf*(Q → e)| <= StemDelta. Birthrights and noise
+//     are left out. A role is correct when |S ∩ E(P)| / |S ∪ E(P)| >=
+//     RoleJaccard; a role with E(P) empty is unbacked (on the planted
+//     truth its policy would yield no role) and wrong. Policy precision =
+//     correct roles / roles that are not birthright roles.
 //   - Anomalies. The flagged assignments (usr_id, ent_id) against the noise
 //     assignments of the truth: precision = flagged noise / flagged, recall
 //     = flagged noise / noise. Reported besides: the recall on the noise
@@ -61,9 +78,17 @@ type Rule struct {
 
 // Role is a mined role of the roles table.
 type Role struct {
-	ID     string
-	Policy []string
-	Ents   []string
+	ID      string
+	Policy  []string
+	Ents    []string
+	Members []string // usr_ids
+}
+
+// Identity is an identity of the entity tables with its items (encoded
+// attribute values, any order).
+type Identity struct {
+	ID    string
+	Items []string
 }
 
 // Options are the matching thresholds.
@@ -75,10 +100,17 @@ type Options struct {
 	// RoleJaccard: the Jaccard similarity of entitlement sets at which a
 	// mined role matches a planted one. Default 0.8.
 	RoleJaccard float64
+	// RoleMinConfidence and StemDelta are the run's role_min_confidence
+	// and stem_delta (SPEC 6 and 3), applied to the planted confidences to
+	// derive the set a role's policy should carry. Defaults 0.75 and 0.05,
+	// the engine's defaults.
+	RoleMinConfidence, StemDelta float64
 }
 
 // DefaultOptions returns the documented defaults.
-func DefaultOptions() Options { return Options{MinRuleConfidence: 0.75, RoleJaccard: 0.8} }
+func DefaultOptions() Options {
+	return Options{MinRuleConfidence: 0.75, RoleJaccard: 0.8, RoleMinConfidence: 0.75, StemDelta: 0.05}
+}
 
 // RuleReport says how many planted rules train recovered.
 type RuleReport struct {
@@ -104,13 +136,22 @@ type RoleReport struct {
 	MinedRoles, BirthrightRoles, Sets, TrueSets int
 	// Exact: planted roles whose bundle is exactly a mined set.
 	Exact int
+	// Policy precision. PolicyRoles: mined roles that are not birthright
+	// roles; PolicyTrue: of them, those whose set matches E(P), the
+	// bundles of the planted rules every member carries the antecedent
+	// of; PolicyExact: those whose set is E(P); Unbacked: those with E(P)
+	// empty (no planted rule covers all members).
+	PolicyRoles, PolicyTrue, PolicyExact, Unbacked int
 }
 
 // Recall is Matched / Planted.
 func (r RoleReport) Recall() float64 { return ratio(r.Matched, r.Planted) }
 
-// Precision is TrueSets / Sets.
+// Precision is the set precision TrueSets / Sets.
 func (r RoleReport) Precision() float64 { return ratio(r.TrueSets, r.Sets) }
+
+// PolicyPrecision is PolicyTrue / PolicyRoles.
+func (r RoleReport) PolicyPrecision() float64 { return ratio(r.PolicyTrue, r.PolicyRoles) }
 
 // AnomalyReport compares the flagged assignments with the planted noise.
 type AnomalyReport struct {
@@ -218,9 +259,30 @@ func jaccard(a, b []string) float64 {
 	return float64(inter) / float64(union)
 }
 
-// Roles measures how many planted roles the mined roles recover.
-func Roles(t *Truth, roles []Role, opt Options) RoleReport {
+// Roles measures how many planted roles the mined roles recover, and how
+// precise the mined roles are as entitlement sets and against their
+// policies. ids are the identities the roles were mined from; a member
+// missing from them carries no planted antecedent.
+func Roles(t *Truth, roles []Role, ids []Identity, opt Options) RoleReport {
 	rep := RoleReport{Planted: len(t.Rules), MinedRoles: len(roles)}
+	// Index the planted bundles by entitlement: a set can only match a
+	// bundle it shares an entitlement with.
+	byEnt := map[string][]int{}
+	bundles := make([][]string, len(t.Rules))
+	for i, pr := range t.Rules {
+		var b []string
+		for _, e := range pr.Ents {
+			if !t.Birthright[e] {
+				b = append(b, e)
+			}
+		}
+		slices.Sort(b)
+		bundles[i] = slices.Compact(b)
+		for _, e := range bundles[i] {
+			byEnt[e] = append(byEnt[e], i)
+		}
+	}
+	exp := newExpected(t, ids, bundles, opt)
 	sets := map[string][]string{}
 	for _, r := range roles {
 		var s []string
@@ -236,20 +298,21 @@ func Roles(t *Truth, roles []Role, opt Options) RoleReport {
 		slices.Sort(s)
 		s = slices.Compact(s)
 		sets[strings.Join(s, "\x00")] = s
-	}
-	rep.Sets = len(sets)
-	// Index the planted bundles by entitlement: a set can only match a
-	// bundle it shares an entitlement with.
-	byEnt := map[string][]int{}
-	bundles := make([][]string, len(t.Rules))
-	for i, pr := range t.Rules {
-		b := slices.Clone(pr.Ents)
-		slices.Sort(b)
-		bundles[i] = slices.Compact(b)
-		for _, e := range bundles[i] {
-			byEnt[e] = append(byEnt[e], i)
+
+		rep.PolicyRoles++
+		want := exp.role(r.Policy, r.Members)
+		if len(want) == 0 {
+			rep.Unbacked++
+			continue
+		}
+		if j := jaccard(s, want); j >= opt.RoleJaccard {
+			rep.PolicyTrue++
+			if j == 1 {
+				rep.PolicyExact++
+			}
 		}
 	}
+	rep.Sets = len(sets)
 	matched := make([]bool, len(t.Rules))
 	exact := make([]bool, len(t.Rules))
 	for _, s := range sets {

@@ -3,11 +3,13 @@ package evaluate
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/model"
 	"github.com/autoid-oss/autoid/scoring"
 )
 
@@ -26,7 +28,7 @@ func ReadRules(ctx context.Context, path string) ([]Rule, error) {
 
 // ReadRoles reads the roles table written by mine.
 func ReadRoles(ctx context.Context, path string) ([]Role, error) {
-	rec, err := formats.ReadTable(ctx, path, []string{"role_id", "policy", "entitlements"})
+	rec, err := formats.ReadTable(ctx, path, []string{"role_id", "policy", "entitlements", "members"})
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", err)
 	}
@@ -43,10 +45,68 @@ func ReadRoles(ctx context.Context, path string) ([]Role, error) {
 	if err != nil {
 		return nil, fmt.Errorf("roles %s: entitlements: %w", path, err)
 	}
+	members, err := textLists(rec.Column(3))
+	if err != nil {
+		return nil, fmt.Errorf("roles %s: members: %w", path, err)
+	}
 	out := make([]Role, rec.NumRows())
 	for i := range out {
 		s, _ := id(i)
-		out[i] = Role{ID: s, Policy: policy(i), Ents: ents(i)}
+		out[i] = Role{ID: s, Policy: policy(i), Ents: ents(i), Members: members(i)}
+	}
+	return out, nil
+}
+
+// notItems are the identity table's columns that never yield items: the
+// identity's id and name (SPEC 2) and the workspace's bookkeeping.
+var notItems = map[string]bool{"usr_id": true, "usr_name": true, "usr_idx": true, "src_file": true, "src_line": true}
+
+// ReadIdentities reads the identities entity table: per identity its
+// usr_id and the items of its text columns (a null or empty value yields no
+// item).
+func ReadIdentities(ctx context.Context, path string) ([]Identity, error) {
+	rec, err := formats.ReadTable(ctx, path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("identities: %w", err)
+	}
+	defer rec.Release()
+	idCol := rec.Schema().FieldIndices("usr_id")
+	if len(idCol) == 0 {
+		return nil, fmt.Errorf("identities %s: no usr_id column", path)
+	}
+	id, err := scoring.TextOf(rec.Column(idCol[0]))
+	if err != nil {
+		return nil, fmt.Errorf("identities %s: usr_id: %w", path, err)
+	}
+	type column struct {
+		name string
+		text scoring.TextColumn
+	}
+	var cols []column
+	for k, f := range rec.Schema().Fields() {
+		if notItems[strings.ToLower(f.Name)] {
+			continue
+		}
+		if text, err := scoring.TextOf(rec.Column(k)); err == nil {
+			cols = append(cols, column{f.Name, text})
+		}
+	}
+	out := make([]Identity, rec.NumRows())
+	for i := range out {
+		u, _ := id(i)
+		items := make([]string, 0, len(cols))
+		for _, c := range cols {
+			v, ok := c.text(i)
+			if !ok {
+				continue
+			}
+			it, err := model.EncodeItem(c.name, v)
+			if err != nil {
+				return nil, fmt.Errorf("identities %s: %s: %w", path, c.name, err)
+			}
+			items = append(items, it)
+		}
+		out[i] = Identity{ID: strings.Clone(u), Items: items}
 	}
 	return out, nil
 }

@@ -26,7 +26,7 @@ func TestEvaluateCLI(t *testing.T) {
 	cli("ingest", "--dir", company)
 	cli("run", "train", "predict-as-is", "mine", "anomaly")
 	text := cli("evaluate", "--truth", filepath.Join(company, "truth"))
-	for _, s := range []string{"rules (train):", "roles (mine):", "anomalies (anomaly):"} {
+	for _, s := range []string{"rules (train):", "roles (mine):", "policy precision", "set precision", "anomalies (anomaly):"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("no %q in\n%s", s, text)
 		}
@@ -36,7 +36,8 @@ func TestEvaluateCLI(t *testing.T) {
 			Planted, Recovered int
 		}
 		Roles struct {
-			Planted, Matched, Sets int
+			Planted, Matched, Sets            int
+			PolicyRoles, PolicyTrue, Unbacked int
 		}
 		Anomalies struct {
 			Noise, Flagged, TruePositives int
@@ -48,7 +49,8 @@ func TestEvaluateCLI(t *testing.T) {
 	if ev.Rules.Planted == 0 || ev.Rules.Recovered != ev.Rules.Planted {
 		t.Errorf("rules: %+v", ev.Rules)
 	}
-	if ev.Roles.Planted != ev.Rules.Planted || ev.Roles.Matched == 0 || ev.Roles.Sets == 0 {
+	if ev.Roles.Planted != ev.Rules.Planted || ev.Roles.Matched == 0 || ev.Roles.Sets == 0 ||
+		ev.Roles.PolicyTrue == 0 || ev.Roles.PolicyTrue+ev.Roles.Unbacked > ev.Roles.PolicyRoles {
 		t.Errorf("roles: %+v", ev.Roles)
 	}
 	if ev.Anomalies.Noise == 0 || ev.Anomalies.Flagged == 0 || ev.Anomalies.TruePositives*2 < ev.Anomalies.Flagged {
