@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"math"
 	"math/big"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/autoid-oss/autoid/internal/shared"
 	"github.com/autoid-oss/autoid/model"
 	"github.com/autoid-oss/autoid/stages"
+	"github.com/autoid-oss/autoid/store"
 	"github.com/autoid-oss/autoid/workspace"
 )
 
@@ -722,6 +724,57 @@ func TestShowcaseAssignmentIndex(t *testing.T) {
 				if got[b] != n {
 					t.Errorf("%s: %d entries, assignment_scores has %d", b, got[b], n)
 				}
+			}
+
+			// Damage the served assignments: an identity's deleted, one not
+			// in the run, another identity's with another band. The
+			// reconciliation counts each.
+			ctx := context.Background()
+			db, err := store.Open(ctx, store.DSN(url), ws.Root, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for _, q := range []string{
+				`DELETE FROM assignments WHERE usr_id = (SELECT MIN(usr_id) FROM assignments)`,
+				`INSERT INTO assignments (usr_id, ent_id, valid, band) VALUES ('nobody', 'nothing', true, 'unscored')`,
+				`UPDATE assignments SET band = 'moved' WHERE score IS NOT NULL AND usr_id = (SELECT MAX(usr_id) FROM assignments WHERE score IS NOT NULL)`,
+			} {
+				if _, err := db.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			var deleted, changed int64
+			for _, q := range []struct {
+				n   *int64
+				sql string
+			}{
+				{&deleted, `SELECT COUNT(*) FROM assignments`},
+				{&changed, `SELECT COUNT(*) FROM assignments WHERE band = 'moved'`},
+			} {
+				rows, err := db.Query(ctx, q.sql)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					rows.Scan(q.n)
+				}
+				rows.Close()
+			}
+			deleted = assignments + 1 - deleted
+			gen, err := ws.Current()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := stages.ReconcileIndex(ctx, gen, scores.TablePath("assignment_scores"), func(fn stages.IndexEntryFunc) error {
+				_, err := db.EachIndexEntry(ctx, func(e store.IndexEntry) error { return fn(e.UsrID, e.EntID, e.Band, e.Scored) })
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted < 1 || changed < 1 || rep.MissingInIndex != deleted || rep.MissingInAssignments != 1 || rep.Mismatched != changed || rep.OK() {
+				t.Errorf("after damage (%d deleted, %d re-banded): %+v", deleted, changed, rep)
 			}
 		})
 	}

@@ -102,11 +102,11 @@ func runCreateAssignmentIndex(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer db.Close()
-	res, err := db.BuildAssignmentIndex(ctx)
+	res, err := db.VerifyAssignmentIndex(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Out, "create-assignment-index: %d entries from %s (generation %s) in the %s store; %.2fs\n",
+	fmt.Fprintf(env.Out, "create-assignment-index: %d entries from %s (generation %s) in the %s store, in key order; %.2fs\n",
 		res.Entries, res.RunID, res.Generation, db.Dialect(), res.Seconds)
 	return nil
 }
@@ -117,19 +117,36 @@ func runCreateAssignmentIndexReport(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer db.Close()
-	rec, err := db.ReconcileAssignmentIndex(ctx)
+	cur, err := db.Published(ctx)
+	if err != nil {
+		return fmt.Errorf("assignment index report: %w", err)
+	}
+	if cur.Generation != env.Gen.Name {
+		return fmt.Errorf("assignment index report: the store serves entity generation %s, the workspace holds %s: run load first", cur.Generation, env.Gen.Name)
+	}
+	scores, err := env.Input("assignment_scores")
+	if err != nil {
+		scores = "" // no run scored: every entry must be unscored
+	}
+	var served store.PublishedRun
+	rep, err := stages.ReconcileIndex(ctx, env.Gen, scores, func(fn stages.IndexEntryFunc) error {
+		var err error
+		served, err = db.EachIndexEntry(ctx, func(e store.IndexEntry) error { return fn(e.UsrID, e.EntID, e.Band, e.Scored) })
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	rep := stages.IndexReport{RunID: rec.RunID, Generation: rec.Generation, Entries: rec.Entries, Published: rec.Published,
-		ByBand: rec.ByBand, Unscored: rec.Unscored, MissingInIndex: rec.MissingInIndex,
-		MissingInAssignments: rec.MissingInAssignments, Mismatched: rec.Mismatched}
+	if served.RunID != cur.RunID || served.Generation != cur.Generation {
+		return fmt.Errorf("assignment index report: a load of %s replaced %s while the report read it: run the report again", served.RunID, cur.RunID)
+	}
+	rep.RunID, rep.Generation = served.RunID, served.Generation
 	if err := output(env, "assignment_index_report", rep.Record()); err != nil {
 		return err
 	}
 	rep.Summary(env.Out)
 	if !rep.OK() {
-		return fmt.Errorf("assignment index and published assignments disagree: %d missing in the index, %d missing in the assignments, %d mismatched, %d entries for %d assignments",
+		return fmt.Errorf("assignment index and the run's assignments disagree: %d missing in the index, %d not in the run, %d mismatched, %d entries for %d assignments",
 			rep.MissingInIndex, rep.MissingInAssignments, rep.Mismatched, rep.Entries, rep.Published)
 	}
 	return nil

@@ -105,9 +105,9 @@ func NewRegistry() *Registry {
 	r.Register(JobType{Name: "load", Doc: "publish the latest results and entity tables to the serving store (DATABASE_URL, else <workspace>/serving.db)", Run: runLoad,
 		Needs: []string{"audit", "train", "predict-as-is", "recommend", "mine", "anomaly", "insight"}, Serving: true,
 		EngineParams: []string{"high", "medium", "recommend_min_confidence", "auto_access", "recommend_threshold"}})
-	r.Register(JobType{Name: "create-assignment-index", Doc: "fill the serving store's assignment index from the published assignments", Run: runCreateAssignmentIndex,
+	r.Register(JobType{Name: "create-assignment-index", Doc: "verify the serving store's assignment index (the published assignments in key order, built by load) and count its entries", Run: runCreateAssignmentIndex,
 		Needs: []string{"load"}, Serving: true})
-	r.Register(JobType{Name: "create-assignment-index-report", Doc: "reconcile the assignment index with the published assignments; table assignment_index_report", Run: runCreateAssignmentIndexReport,
+	r.Register(JobType{Name: "create-assignment-index-report", Doc: "reconcile the assignment index with the run's assignments and scores; table assignment_index_report", Run: runCreateAssignmentIndexReport,
 		Needs: []string{"create-assignment-index"}, Outputs: []string{"assignment_index_report"}, Serving: true})
 	return r
 }

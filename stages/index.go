@@ -1,21 +1,28 @@
 package stages
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/scoring"
+	"github.com/autoid-oss/autoid/workspace"
 )
 
 // IndexReport is the reconciliation of the serving store's assignment
-// index with the published assignments (section 11).
+// index with the assignments the run published (section 11).
 type IndexReport struct {
 	RunID, Generation string // the served run and entity generation
 	Entries           int64  // index entries
-	Published         int64  // published assignments
+	Published         int64  // assignments of the generation the run published
 	ByBand            map[string]int64
 	Unscored          int64
 	// Must all be zero.
@@ -77,4 +84,192 @@ func (r IndexReport) Summary(w io.Writer) {
 	for _, m := range r.measures() {
 		fmt.Fprintf(w, "  %-24s %10d\n", m.name, m.value)
 	}
+}
+
+// IndexEntryFunc receives one entry of the serving store's assignment
+// index: its key, band and whether it has a score.
+type IndexEntryFunc func(usrID, entID, band string, scored bool) error
+
+// ReconcileIndex compares the serving store's assignment index with what
+// the run computed: every assignment of the generation's assignments
+// table must have exactly one entry, with the band and scored state of its
+// row in the assignment_scores table at scoresPath ("": no run scored, so
+// every entry is unscored; an assignment without a score row, such as one
+// audit marked invalid, is unscored). each streams the index entries to
+// the function it is given. The report counts entries per band, the
+// unscored ones, and the assignments missing on either side or differing.
+func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath string, each func(IndexEntryFunc) error) (IndexReport, error) {
+	asg, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_id", "ent_id"})
+	if err != nil {
+		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
+	}
+	defer asg.Release()
+	users, ents := map[string]int32{}, map[string]int32{}
+	us, err := numberColumn(asg.Column(0), users, true)
+	if err != nil {
+		return IndexReport{}, fmt.Errorf("assignment index report: assignments usr_id: %w", err)
+	}
+	es, err := numberColumn(asg.Column(1), ents, true)
+	if err != nil {
+		return IndexReport{}, fmt.Errorf("assignment index report: assignments ent_id: %w", err)
+	}
+	keys := newPairIndex(us, es, len(users))
+	// Expected band per assignment (slot of keys): unscored unless scored.
+	const unscored = 0
+	bandNames := []string{scoring.BandUnscored}
+	bandCode := map[string]uint8{scoring.BandUnscored: unscored}
+	codeOf := func(b string) uint8 {
+		b = strings.ToLower(b)
+		c, ok := bandCode[b]
+		if !ok {
+			c = uint8(len(bandNames))
+			bandCode[b] = c
+			bandNames = append(bandNames, b)
+		}
+		return c
+	}
+	want := make([]uint8, len(us))
+	wantScored := make([]bool, len(us))
+	if scoresPath != "" {
+		sc, err := formats.ReadTable(ctx, scoresPath, []string{"usr_id", "ent_id", "band", "score"})
+		if err != nil {
+			return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
+		}
+		defer sc.Release()
+		su, err1 := numberColumn(sc.Column(0), users, false)
+		se, err2 := numberColumn(sc.Column(1), ents, false)
+		band, err3 := scoring.TextOf(sc.Column(2))
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return IndexReport{}, fmt.Errorf("assignment index report: assignment_scores %s: %w", scoresPath, err)
+		}
+		score := sc.Column(3)
+		for r := range su {
+			if slot := keys.lookup(su[r], se[r]); slot >= 0 {
+				b, _ := band(r)
+				want[slot] = codeOf(b)
+				wantScored[slot] = score.IsValid(r)
+			}
+		}
+	}
+	rep := IndexReport{Published: int64(len(us)), ByBand: map[string]int64{}}
+	seen := make([]bool, len(us))
+	err = each(func(usrID, entID, band string, scored bool) error {
+		rep.Entries++
+		rep.ByBand[strings.ToLower(band)]++
+		if !scored {
+			rep.Unscored++
+		}
+		u, uok := users[usrID]
+		e, eok := ents[entID]
+		slot := -1
+		if uok && eok {
+			slot = keys.lookup(u, e)
+		}
+		switch {
+		case slot < 0 || seen[slot]:
+			rep.MissingInAssignments++
+		default:
+			seen[slot] = true
+			if want[slot] != codeOf(band) || wantScored[slot] != scored {
+				rep.Mismatched++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
+	}
+	for _, ok := range seen {
+		if !ok {
+			rep.MissingInIndex++
+		}
+	}
+	return rep, nil
+}
+
+// numberColumn numbers the distinct texts of a text column in m (adding
+// new ones when add, else -1 for a text m lacks) and returns each row's
+// number. A dictionary column is numbered per dictionary entry.
+func numberColumn(arr arrow.Array, m map[string]int32, add bool) ([]int32, error) {
+	num := func(s string) int32 {
+		k, ok := m[s]
+		if !ok {
+			if !add {
+				return -1
+			}
+			k = int32(len(m))
+			m[s] = k
+		}
+		return k
+	}
+	out := make([]int32, arr.Len())
+	if d, ok := arr.(*array.Dictionary); ok {
+		text, err := scoring.TextOf(d.Dictionary())
+		if err != nil {
+			return nil, err
+		}
+		byEntry := make([]int32, d.Dictionary().Len())
+		for k := range byEntry {
+			byEntry[k] = -2 // not yet numbered
+		}
+		for i := range out {
+			k := d.GetValueIndex(i)
+			if byEntry[k] == -2 {
+				s, _ := text(k)
+				byEntry[k] = num(s)
+			}
+			out[i] = byEntry[k]
+		}
+		return out, nil
+	}
+	text, err := scoring.TextOf(arr)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		s, _ := text(i)
+		out[i] = num(s)
+	}
+	return out, nil
+}
+
+// pairIndex finds the slot of a (user, entitlement) pair of numbers: the
+// pairs of each user are a range of slots, sorted by entitlement.
+type pairIndex struct {
+	start []int32
+	ent   []int32
+}
+
+// newPairIndex indexes the pairs (us[i], es[i]); nu is the number of users.
+// Slot numbers are positions in the sorted order, not input rows.
+func newPairIndex(us, es []int32, nu int) *pairIndex {
+	k := &pairIndex{start: make([]int32, nu+1), ent: make([]int32, len(us))}
+	for _, u := range us {
+		k.start[u+1]++
+	}
+	for u := 1; u <= nu; u++ {
+		k.start[u] += k.start[u-1]
+	}
+	next := append([]int32(nil), k.start[:nu]...)
+	for i, u := range us {
+		k.ent[next[u]] = es[i]
+		next[u]++
+	}
+	for u := 0; u < nu; u++ {
+		slices.Sort(k.ent[k.start[u]:k.start[u+1]])
+	}
+	return k
+}
+
+// lookup returns the slot of (u, e), or -1.
+func (k *pairIndex) lookup(u, e int32) int {
+	if u < 0 || e < 0 || int(u)+1 >= len(k.start) {
+		return -1
+	}
+	lo, hi := k.start[u], k.start[u+1]
+	i, ok := slices.BinarySearch(k.ent[lo:hi], e)
+	if !ok {
+		return -1
+	}
+	return int(lo) + i
 }

@@ -18,6 +18,11 @@ type dialectDDL interface {
 	// swap replaces the serving table by the staging one, inside the
 	// publication's transaction.
 	swap(ctx context.Context, c Conn, table string) error
+	// dropViews drops the schema's views and returns the statements that
+	// create them again: a swap cannot replace a table that a view reads,
+	// so the publication's transaction drops them first and re-creates
+	// them over the new tables.
+	dropViews(ctx context.Context, c Conn) ([]string, error)
 }
 
 func dialectOf(d Dialect) dialectDDL {
@@ -101,6 +106,22 @@ func (d pgDDL) swap(ctx context.Context, c Conn, table string) error {
 	return nil
 }
 
+func (pgDDL) dropViews(ctx context.Context, c Conn) ([]string, error) {
+	views, err := queryStrings(ctx, c, `SELECT viewname::text, definition FROM pg_views
+WHERE schemaname = current_schema() ORDER BY viewname`)
+	if err != nil {
+		return nil, fmt.Errorf("views: %w", err)
+	}
+	var create []string
+	for _, v := range views {
+		if _, err := c.Exec(ctx, `DROP VIEW "`+v[0]+`"`); err != nil {
+			return nil, fmt.Errorf("drop view %s: %w", v[0], err)
+		}
+		create = append(create, `CREATE VIEW "`+v[0]+`" AS `+v[1])
+	}
+	return create, nil
+}
+
 // sqliteDDL: the staging table is created from the serving table's own
 // CREATE statement; SQLite cannot rename an index, so the serving
 // indexes are created, under their names, inside the swap transaction
@@ -143,4 +164,19 @@ func (sqliteDDL) swap(ctx context.Context, c Conn, table string) error {
 		}
 	}
 	return nil
+}
+
+func (sqliteDDL) dropViews(ctx context.Context, c Conn) ([]string, error) {
+	views, err := queryStrings(ctx, c, `SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("views: %w", err)
+	}
+	var create []string
+	for _, v := range views {
+		if _, err := c.Exec(ctx, `DROP VIEW "`+strings.ReplaceAll(v[0], `"`, `""`)+`"`); err != nil {
+			return nil, fmt.Errorf("drop view %s: %w", v[0], err)
+		}
+		create = append(create, v[1])
+	}
+	return create, nil
 }

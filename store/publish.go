@@ -9,8 +9,8 @@ import (
 )
 
 // ServingTables are the tables a publication replaces, in load order.
-// Workflow tables, serving_runs and assignment_index are never touched by
-// a load.
+// Workflow tables and serving_runs are never touched by a load; views
+// (assignment_index) are re-created over the new tables by the swap.
 var servingTables = [...]string{
 	"identities", "applications", "entitlements", "assignments", "rules",
 	"recommendations", "driving_factors", "roles", "role_members",
@@ -203,12 +203,21 @@ func (db *DB) Publish(ctx context.Context, p Publication) (PublishResult, error)
 		fin = p.RunFinished.UnixMicro()
 	}
 	err = db.b.Tx(ctx, func(c Conn) error {
+		views, err := d.dropViews(ctx, c)
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
 		for _, name := range servingTables {
 			if err := d.swap(ctx, c, name); err != nil {
 				return fmt.Errorf("publish %s: swap: %w", name, err)
 			}
 		}
-		_, err := c.Exec(ctx, `INSERT INTO serving_runs (run_id, generation, run_finished, loaded_at, high, medium, low, unscored, tables)
+		for _, v := range views {
+			if _, err := c.Exec(ctx, v); err != nil {
+				return fmt.Errorf("publish: re-create view: %w", err)
+			}
+		}
+		_, err = c.Exec(ctx, `INSERT INTO serving_runs (run_id, generation, run_finished, loaded_at, high, medium, low, unscored, tables)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, p.RunID, p.Generation, fin, time.Now().UnixMicro(),
 			bands.High, bands.Medium, bands.Low, bands.Unscored, string(tables))
 		if err != nil {

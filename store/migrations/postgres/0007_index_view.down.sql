@@ -1,0 +1,13 @@
+DROP VIEW assignment_index;
+CREATE TABLE assignment_index (
+    usr_id          TEXT COLLATE "C" NOT NULL,
+    ent_id          TEXT COLLATE "C" NOT NULL,
+    app_id          TEXT COLLATE "C",
+    score           DOUBLE PRECISION,
+    band            TEXT COLLATE "C" NOT NULL,
+    justification   TEXT NOT NULL DEFAULT '[]',
+    attributes      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX assignment_index_pk ON assignment_index (usr_id, ent_id);
+CREATE INDEX assignment_index_ent ON assignment_index (ent_id, usr_id);
+CREATE INDEX assignment_index_app ON assignment_index (app_id, usr_id, ent_id);
