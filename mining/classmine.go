@@ -95,6 +95,10 @@ type classWorker struct {
 	bits    []uint64
 	ab      []uint64
 	comp    []int32
+	outside []int32
+	fu1     []int32 // per item: frequnion of a class's frequent items (complement)
+	zero    []uint64
+	pid     []int32 // per pair of local items: the pair's antecedent id
 	icnt    []int32 // per item: class count, set for every item of a rule found
 	imark   []bool
 
@@ -117,10 +121,26 @@ func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, 
 	var cand int64
 	switch {
 	case 2*len(holders) > n:
-		cand = cw.complement(holders)
+		// The transactions outside the class, counted level-wise:
+		// frequnion = freq − outside count.
+		out := cw.outside[:0]
+		h := 0
+		for t := 0; t < n; t++ {
+			if h < len(holders) && int(holders[h]) == t {
+				h++
+				continue
+			}
+			out = append(out, int32(t))
+		}
+		cw.outside = out
+		var ok bool
+		if cand, ok = cw.levelwise(out, true); !ok {
+			cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
+			cand = cw.complement(holders)
+		}
 	default:
 		var ok bool
-		if cand, ok = cw.levelwise(holders); !ok {
+		if cand, ok = cw.levelwise(holders, false); !ok {
 			cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
 			var err error
 			if cand, err = cw.kernel(ctx, holders); err != nil {
@@ -173,7 +193,8 @@ func (cw *classWorker) accept(s []int32, fu int32) bool {
 }
 
 // levelwise finds the rules of length <= 3 of a class with bounds before
-// counting. Every antecedent's frequnion is at most the frequnion of each of
+// counting. With comp set, set holds the transactions outside the class
+// instead of its holders, and every frequnion is freq − the outside count. Every antecedent's frequnion is at most the frequnion of each of
 // its subsets (anti-monotone in the holders), so a pair is bounded by its
 // items' class counts and a triple by its pairs' frequnions (or bounds); an
 // itemset whose bound is below the class support, or below MinConfidence ×
@@ -182,7 +203,7 @@ func (cw *classWorker) accept(s []int32, fu int32) bool {
 // surviving ones are counted exactly as the popcount of the AND of their
 // items' holder bitsets. It reports false when the class is too wide for
 // the dense pair table or MaxLen > 3.
-func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
+func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 	g := cw.g
 	kdb, sE, maxLen := g.kdb, g.sE, g.opt.MaxLen
 	if maxLen > 3 {
@@ -195,6 +216,7 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 		cw.cnt1 = make([]int32, kdb.NumItems()+1)
 		cw.local = make([]int32, kdb.NumItems())
 		cw.slot = make([]int32, kdb.NumItems()+1)
+		cw.fu1 = make([]int32, kdb.NumItems())
 	}
 	// One pass over the holders: the class count and the holder bitset
 	// (bit x: holders[x]) of every item met, in slots by first meeting.
@@ -247,13 +269,26 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	}
 	cw.touched, cw.bits = touched, bs
 	fitems := cw.fitems[:0]
-	for _, it := range touched {
-		if cnt1[it] >= sE && it != g.pad {
-			fitems = append(fitems, it)
+	v1 := cnt1 // per item of fitems: the class count
+	if comp {
+		v1 = cw.fu1
+		for it, id := range ix.single {
+			if id >= 0 {
+				if fu := g.anteFreq[id] - cnt1[it]; fu >= sE {
+					v1[it] = fu
+					fitems = append(fitems, int32(it))
+				}
+			}
 		}
+	} else {
+		for _, it := range touched {
+			if cnt1[it] >= sE && it != g.pad {
+				fitems = append(fitems, it)
+			}
+		}
+		slices.Sort(fitems)
 	}
 	cw.fitems = fitems
-	slices.Sort(fitems)
 	k := len(fitems)
 	local := cw.local
 	defer func() {
@@ -270,8 +305,8 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	var cand int64
 	for _, it := range fitems {
 		cand++
-		cw.icnt[it] = cnt1[it]
-		cw.acceptID(ix.single[it], cnt1[it])
+		cw.icnt[it] = v1[it]
+		cw.acceptID(ix.single[it], v1[it])
 	}
 	if maxLen < 2 || k < 2 {
 		return cand, true
@@ -279,9 +314,22 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	for i, it := range fitems {
 		local[it] = int32(i) + 1
 	}
+	cw.zero = grow(cw.zero, words)
+	zero := cw.zero[:words]
+	clear(zero)
 	row := func(l int) []uint64 {
 		sl := int(slot[fitems[l]] - 1)
+		if sl < 0 {
+			return zero // an item met in no outside transaction
+		}
 		return bs[sl*words : (sl+1)*words]
+	}
+	// count turns the count of an itemset in set into its frequnion.
+	count := func(id int32, c int32) int32 {
+		if comp {
+			return g.anteFreq[id] - c
+		}
+		return c
 	}
 	// pv[a*k+b] (local a < b): the pair's frequnion when exact[a*k+b],
 	// else an upper bound; unset when the pair is no possible antecedent.
@@ -289,10 +337,12 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	pv := cw.cnt2[:k*k]
 	cw.exact = grow(cw.exact, k*k)
 	exact := cw.exact[:k*k]
+	cw.pid = grow(cw.pid, k*k)
+	pid := cw.pid[:k*k]
 	pairs := cw.pairs[:0] // local a, b, pair index
 	for ia, a := range fitems {
 		ra := row(ia)
-		ca := cnt1[a]
+		ca := v1[a]
 		for j := ix.pOff[a]; j < ix.pOff[a+1]; j++ {
 			b := ix.pB[j]
 			lb := local[b]
@@ -300,16 +350,16 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 				continue
 			}
 			ib := int(lb - 1)
-			u := min(ca, cnt1[b])
+			u := min(ca, v1[b])
 			ex := u >= ix.pNeed[j]
 			if ex {
-				u = andCount(ra, row(ib))
+				u = count(ix.pID[j], andCount(ra, row(ib)))
 				if u >= sE {
 					cand++
 					cw.acceptID(ix.pID[j], u)
 				}
 			}
-			pv[ia*k+ib], exact[ia*k+ib] = u, ex
+			pv[ia*k+ib], exact[ia*k+ib], pid[ia*k+ib] = u, ex, ix.pID[j]
 			if maxLen >= 3 && u >= sE && ix.tOff[j] < ix.tOff[j+1] {
 				pairs = append(pairs, int32(ia), int32(ib), j)
 			}
@@ -326,7 +376,7 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 	exactPair := func(a, b int) int32 {
 		i := a*k + b
 		if !exact[i] {
-			pv[i], exact[i] = andCount(row(a), row(b)), true
+			pv[i], exact[i] = count(pid[i], andCount(row(a), row(b))), true
 		}
 		return pv[i]
 	}
@@ -359,7 +409,7 @@ func (cw *classWorker) levelwise(holders []int32) (int64, bool) {
 				andInto(ab, row(ia), row(ib))
 				haveAB = true
 			}
-			if c := andCount(ab, row(ic)); c >= sE {
+			if c := count(ix.tID[t], andCount(ab, row(ic))); c >= sE {
 				cand++
 				cw.acceptID(ix.tID[t], c)
 			}
@@ -473,10 +523,11 @@ func (g *ruleMiner) buildIndex() {
 	ix.pNeed, ix.tNeed = need(two), need(three)
 }
 
-// complement handles a class held by more than half of the transactions:
-// frequnion(A) = freq(A) − (transactions outside the class holding A),
-// counted by walking the outside transactions through the prefix tree of
-// the antecedents.
+// complement handles a class held by more than half of the transactions
+// when the level-wise count on the outside transactions cannot (MaxLen > 3
+// or too many items): frequnion(A) = freq(A) − (transactions outside the
+// class holding A), counted by walking the outside transactions through the
+// prefix tree of the antecedents.
 func (cw *classWorker) complement(holders []int32) int64 {
 	g := cw.g
 	g.trieOnce.Do(g.buildTrie)
