@@ -47,7 +47,7 @@ func benchRun(b *testing.B) fakeRun {
 		}
 	}
 	writeTable(b, r.entityDir, "assignments", tcol{"usr_idx", au}, tcol{"ent_idx", ae}, tcol{"usr_id", aus}, tcol{"ent_id", aes})
-	writeTable(b, r.runDir, "assignment_scores", tcol{"usr_id", aus}, tcol{"ent_id", aes}, tcol{"score", score},
+	writeTable(b, r.runDir, "assignment_scores", tcol{"usr_idx", au}, tcol{"ent_idx", ae}, tcol{"usr_id", aus}, tcol{"ent_id", aes}, tcol{"score", score},
 		tcol{"justification", just}, tcol{"freq", freq}, tcol{"frequnion", fu})
 	return r
 }

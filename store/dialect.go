@@ -54,6 +54,10 @@ func queryStrings(ctx context.Context, c Conn, q string, args ...any) ([][2]stri
 // serving name in the swap, so index names stay stable.
 type pgDDL struct{}
 
+// indexBuildMemory is the maintenance_work_mem of a staged table's index
+// builds.
+const indexBuildMemory = "512MB"
+
 func (pgDDL) createStage(ctx context.Context, b Backend, table string) error {
 	st := table + stageSuffix
 	_, err := b.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %s; CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING GENERATED)`, st, st, table))
@@ -78,7 +82,10 @@ func (d pgDDL) indexStage(ctx context.Context, b Backend, table string) error {
 		if !ok1 || !ok2 {
 			return fmt.Errorf("index %s: cannot read its definition %q", name, def)
 		}
-		q := fmt.Sprintf("%s INDEX %s ON %s USING %s", head, name+stageSuffix, table+stageSuffix, tail)
+		// The sort of a large table's index fits in memory with this
+		// much (the default, 64 MB, spills 10M keys to disk); set on the
+		// connection that builds it, in the same call.
+		q := fmt.Sprintf("SET maintenance_work_mem = '%s'; %s INDEX %s ON %s USING %s", indexBuildMemory, head, name+stageSuffix, table+stageSuffix, tail)
 		if _, err := b.Exec(ctx, q); err != nil {
 			return fmt.Errorf("index %s: %w", name, err)
 		}

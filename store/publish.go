@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // ServingTables are the tables a publication replaces, in load order.
@@ -155,18 +157,42 @@ func (db *DB) Publish(ctx context.Context, p Publication) (PublishResult, error)
 	rowsOut := map[string]int64{}
 	copier, _ := db.b.(Copier)
 	if copier != nil {
-		for _, name := range servingTables {
-			t, ok := given[name]
-			if !ok {
-				rowsOut[name] = 0
-				continue
+		// Each staged table is indexed on its own connection while the
+		// next one is copied: the database sorts while this process
+		// produces rows.
+		g, gctx := errgroup.WithContext(ctx)
+		staged := make(chan string, len(servingTables))
+		g.Go(func() error {
+			for name := range staged {
+				t0 := time.Now()
+				if err := d.indexStage(gctx, db.b, name); err != nil {
+					return fmt.Errorf("publish %s: index: %w", name, err)
+				}
+				db.log.Info("indexed", "table", name, "seconds", time.Since(t0).Seconds())
 			}
-			n, err := copier.CopyFrom(ctx, name+stageSuffix, t.Columns, t.Rows)
-			if err != nil {
-				return PublishResult{}, fmt.Errorf("publish %s: copy: %w", name, err)
+			return nil
+		})
+		g.Go(func() error {
+			defer close(staged)
+			for _, name := range servingTables {
+				t, ok := given[name]
+				if ok {
+					t0 := time.Now()
+					n, err := copier.CopyFrom(gctx, name+stageSuffix, t.Columns, t.Rows)
+					if err != nil {
+						return fmt.Errorf("publish %s: copy: %w", name, err)
+					}
+					rowsOut[name] = n
+					db.log.Info("staged", "table", name, "rows", n, "seconds", time.Since(t0).Seconds())
+				} else {
+					rowsOut[name] = 0
+				}
+				staged <- name
 			}
-			rowsOut[name] = n
-			db.log.Debug("staged", "table", name, "rows", n)
+			return nil
+		})
+		if err := g.Wait(); err != nil {
+			return PublishResult{}, err
 		}
 	} else {
 		err := db.b.Tx(ctx, func(c Conn) error {
@@ -176,21 +202,23 @@ func (db *DB) Publish(ctx context.Context, p Publication) (PublishResult, error)
 					rowsOut[name] = 0
 					continue
 				}
+				t0 := time.Now()
 				n, err := insertBatches(ctx, c, db.Dialect(), name+stageSuffix, t.Columns, t.Rows)
 				if err != nil {
 					return fmt.Errorf("publish %s: insert: %w", name, err)
 				}
 				rowsOut[name] = n
+				db.log.Info("staged", "table", name, "rows", n, "seconds", time.Since(t0).Seconds())
 			}
 			return nil
 		})
 		if err != nil {
 			return PublishResult{}, err
 		}
-	}
-	for _, name := range servingTables {
-		if err := d.indexStage(ctx, db.b, name); err != nil {
-			return PublishResult{}, fmt.Errorf("publish %s: index: %w", name, err)
+		for _, name := range servingTables {
+			if err := d.indexStage(ctx, db.b, name); err != nil {
+				return PublishResult{}, fmt.Errorf("publish %s: index: %w", name, err)
+			}
 		}
 	}
 	tables, _ := json.Marshal(rowsOut)
