@@ -116,8 +116,8 @@ func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath st
 	keys := newPairIndex(us, es, len(users))
 	// Expected band per assignment (slot of keys): unscored unless scored.
 	const unscored = 0
-	bandNames := []string{scoring.BandUnscored}
-	bandCode := map[string]uint8{scoring.BandUnscored: unscored}
+	bandNames := []string{strings.ToLower(scoring.BandUnscored)}
+	bandCode := map[string]uint8{bandNames[0]: unscored}
 	codeOf := func(b string) uint8 {
 		b = strings.ToLower(b)
 		c, ok := bandCode[b]
