@@ -84,23 +84,24 @@ type anteNode struct {
 type classWorker struct {
 	g *ruleMiner
 
-	cnt1    []int32 // per item
-	local   []int32 // per item: local id + 1
-	touched []int32
-	fitems  []int32
-	cnt2    []int32
-	pairs   []int32 // a, b, pair index per pair of the class
-	slot    []int32 // per item: bitset slot + 1
-	exact   []bool
-	bits    []uint64
-	ab      []uint64
-	comp    []int32
-	outside []int32
-	fu1     []int32 // per item: frequnion of a class's frequent items (complement)
-	zero    []uint64
-	pid     []int32 // per pair of local items: the pair's antecedent id
-	icnt    []int32 // per item: class count, set for every item of a rule found
-	imark   []bool
+	cnt1      []int32 // per item
+	local     []int32 // per item: local id + 1
+	touched   []int32
+	fitems    []int32
+	cnt2      []int32
+	pairs     []int32 // a, b, pair index per pair of the class
+	slot      []int32 // per item: bitset slot + 1
+	exact     []bool
+	bits      []uint64
+	ab        []uint64
+	comp      []int32
+	outside   []int32
+	unstemmed int64   // rules of the class before stemming
+	fu1       []int32 // per item: frequnion of a class's frequent items (complement)
+	zero      []uint64
+	pid       []int32 // per pair of local items: the pair's antecedent id
+	icnt      []int32 // per item: class count, set for every item of a rule found
+	imark     []bool
 
 	// found rules: items in flat, rule i's items at starts[i]:starts[i+1]
 	flat   []int32
@@ -113,6 +114,8 @@ type classWorker struct {
 // the class count of every item of those rules, by item.
 func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, []ItemCount, int64, error) {
 	cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
+	cw.unstemmed = 0
+	stemmed := true // by the level-wise count, as it goes
 	n := cw.g.db.NumTransactions()
 	if cw.icnt == nil {
 		cw.icnt = make([]int32, cw.g.db.NumItems())
@@ -136,12 +139,14 @@ func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, 
 		var ok bool
 		if cand, ok = cw.levelwise(out, true); !ok {
 			cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
-			cand = cw.complement(holders)
+			cw.unstemmed = 0
+			cand, stemmed = cw.complement(holders), false
 		}
 	default:
 		var ok bool
 		if cand, ok = cw.levelwise(holders, false); !ok {
 			cw.flat, cw.starts, cw.freqs, cw.fus = cw.flat[:0], append(cw.starts[:0], 0), cw.freqs[:0], cw.fus[:0]
+			cw.unstemmed, stemmed = 0, false
 			var err error
 			if cand, err = cw.kernel(ctx, holders); err != nil {
 				return nil, nil, 0, err
@@ -154,11 +159,16 @@ func (cw *classWorker) mine(ctx context.Context, holders []int32) ([]ClassRule, 
 		lo, hi := cw.starts[i], cw.starts[i+1]
 		out[i] = ClassRule{Items: flat[lo:hi:hi], Freq: int(cw.freqs[i]), Frequnion: int(cw.fus[i])}
 	}
+	if !stemmed && cw.g.opt.Stem {
+		out = StemRules(out, cw.g.opt.StemDelta)
+	}
 	var items []ItemCount
-	for _, it := range flat {
-		if !cw.imark[it] {
-			cw.imark[it] = true
-			items = append(items, ItemCount{Item: it, Count: int(cw.icnt[it])})
+	for _, r := range out {
+		for _, it := range r.Items {
+			if !cw.imark[it] {
+				cw.imark[it] = true
+				items = append(items, ItemCount{Item: it, Count: int(cw.icnt[it])})
+			}
 		}
 	}
 	for _, ic := range items {
@@ -175,6 +185,39 @@ func (cw *classWorker) acceptID(id int32, fu int32) {
 	if !g.opt.MinConfidence.AtLeast(int64(fu), int64(f)) {
 		return
 	}
+	cw.unstemmed++
+	cw.keep(id, fu)
+}
+
+// isRule reports whether antecedent id with frequnion fu is a rule.
+func (g *ruleMiner) isRule(id, fu int32) bool {
+	return fu >= g.sE && g.opt.MinConfidence.AtLeast(int64(fu), int64(g.anteFreq[id]))
+}
+
+// acceptSub is acceptID for a rule whose proper subsets are the
+// antecedents subs with the exact frequnions subFu: with stemming on, the
+// rule is counted but not kept when a subset rule is within StemDelta.
+func (cw *classWorker) acceptSub(id, fu int32, subs, subFu []int32) {
+	g := cw.g
+	f := g.anteFreq[id]
+	if !g.opt.MinConfidence.AtLeast(int64(fu), int64(f)) {
+		return
+	}
+	cw.unstemmed++
+	if g.opt.Stem {
+		for i, p := range subs {
+			if g.isRule(p, subFu[i]) && g.opt.StemDelta.WithinDelta(int64(fu), int64(f), int64(subFu[i]), int64(g.anteFreq[p])) {
+				return
+			}
+		}
+	}
+	cw.keep(id, fu)
+}
+
+// keep records the rule of antecedent id with frequnion fu.
+func (cw *classWorker) keep(id, fu int32) {
+	g := cw.g
+	f := g.anteFreq[id]
 	cw.flat = append(cw.flat, g.anteItems[g.anteOff[id]:g.anteOff[id+1]]...)
 	cw.starts = append(cw.starts, len(cw.flat))
 	cw.freqs = append(cw.freqs, f)
@@ -356,7 +399,9 @@ func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 				u = count(ix.pID[j], andCount(ra, row(ib)))
 				if u >= sE {
 					cand++
-					cw.acceptID(ix.pID[j], u)
+					sub := [2]int32{ix.single[a], ix.single[b]}
+					subFu := [2]int32{ca, v1[b]}
+					cw.acceptSub(ix.pID[j], u, sub[:], subFu[:])
 				}
 			}
 			pv[ia*k+ib], exact[ia*k+ib], pid[ia*k+ib] = u, ex, ix.pID[j]
@@ -411,7 +456,10 @@ func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 			}
 			if c := count(ix.tID[t], andCount(ab, row(ic))); c >= sE {
 				cand++
-				cw.acceptID(ix.tID[t], c)
+				a, b, c3 := fitems[ia], fitems[ib], fitems[ic]
+				sub := [6]int32{ix.single[a], ix.single[b], ix.single[c3], pid[ia*k+ib], pid[ia*k+ic], pid[ib*k+ic]}
+				subFu := [6]int32{v1[a], v1[b], v1[c3], pv[ia*k+ib], pv[ia*k+ic], pv[ib*k+ic]}
+				cw.acceptSub(ix.tID[t], c, sub[:], subFu[:])
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package mining
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/bits"
@@ -26,6 +27,10 @@ type RuleOptions struct {
 	// Workers is the number of goroutines; 0 means GOMAXPROCS. The output
 	// does not depend on it.
 	Workers int
+	// Stem, when set, delivers only the rules that StemRules keeps with
+	// StemDelta.
+	Stem      bool
+	StemDelta Ratio
 }
 
 // ClassRule is one class association rule A → c.
@@ -52,6 +57,9 @@ type RuleStats struct {
 	Candidates int64
 	// Rules is the number of rules delivered.
 	Rules int64
+	// Unstemmed is the number of rules before stemming (Rules without
+	// Stem).
+	Unstemmed int64
 	// ClassSupport is the per-class minimum support used:
 	// max(MinFrequnion, ⌈MinConfidence × MinFreq⌉, 1).
 	ClassSupport int
@@ -146,7 +154,7 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
-	var candidates, rules atomic.Int64
+	var candidates, rules, unstemmed atomic.Int64
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for wi := 0; wi < workers; wi++ {
@@ -174,6 +182,7 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 					return
 				}
 				candidates.Add(nCand)
+				unstemmed.Add(cw.unstemmed)
 				if len(found) == 0 {
 					continue
 				}
@@ -188,8 +197,100 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 		}()
 	}
 	wg.Wait()
-	st.Candidates, st.Rules = candidates.Load(), rules.Load()
+	st.Candidates, st.Rules, st.Unstemmed = candidates.Load(), rules.Load(), unstemmed.Load()
 	return st, workersErr(ctx, errs)
+}
+
+// StemRules removes the rules of one entitlement that a rule on a proper subset
+// of their antecedent makes redundant: A → e goes when some P → e of the
+// given (unstemmed) set has P ⊂ A and |conf(A→e) − conf(P→e)| <= delta.
+// The test is against the input set, so the result does not depend on the
+// order; the kept rules keep their input order.
+func StemRules(rules []ClassRule, delta Ratio) []ClassRule {
+	maxLen, maxItem := 0, int32(0)
+	for _, r := range rules {
+		maxLen = max(maxLen, len(r.Items))
+		for _, it := range r.Items {
+			maxItem = max(maxItem, it)
+		}
+	}
+	if maxLen < 2 {
+		return rules
+	}
+	// Antecedents packed left-aligned into one word (ids + 1, 0 past the
+	// end) when they fit, looked up by binary search in the sorted keys;
+	// otherwise by their bytes in a map.
+	shift := uint(bits.Len32(uint32(maxItem) + 1))
+	var find func(sub []int32) (int, bool)
+	if int(shift)*maxLen <= 64 {
+		pack := func(s []int32) uint64 {
+			var k uint64
+			for j, it := range s {
+				k |= uint64(it+1) << (shift * uint(maxLen-1-j))
+			}
+			return k
+		}
+		keys := make([]uint64, len(rules))
+		var order []int32 // rule index of each sorted key, nil when in input order
+		for i, r := range rules {
+			keys[i] = pack(r.Items)
+			if i > 0 && keys[i-1] >= keys[i] && order == nil {
+				order = []int32{}
+			}
+		}
+		if order != nil {
+			order = make([]int32, len(rules))
+			for i := range order {
+				order[i] = int32(i)
+			}
+			slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+			sorted := make([]uint64, len(keys))
+			for i, o := range order {
+				sorted[i] = keys[o]
+			}
+			keys = sorted
+		}
+		find = func(sub []int32) (int, bool) {
+			j, ok := slices.BinarySearch(keys, pack(sub))
+			if ok && order != nil {
+				j = int(order[j])
+			}
+			return j, ok
+		}
+	} else {
+		index := make(map[string]int, len(rules))
+		for i, r := range rules {
+			index[string(itemsetBytes(r.Items))] = i
+		}
+		find = func(sub []int32) (int, bool) {
+			j, ok := index[string(itemsetBytes(sub))]
+			return j, ok
+		}
+	}
+	kept := make([]ClassRule, 0, len(rules))
+	var sub []int32
+	for _, r := range rules {
+		k := len(r.Items)
+		redundant := false
+		if k > 1 && k < 31 {
+			for mask := 1; mask < 1<<k-1 && !redundant; mask++ {
+				sub = sub[:0]
+				for b := 0; b < k; b++ {
+					if mask&(1<<b) != 0 {
+						sub = append(sub, r.Items[b])
+					}
+				}
+				if j, ok := find(sub); ok {
+					p := rules[j]
+					redundant = delta.WithinDelta(int64(r.Frequnion), int64(r.Freq), int64(p.Frequnion), int64(p.Freq))
+				}
+			}
+		}
+		if !redundant {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // sortRules sorts rules by antecedent, element by element, shorter first.

@@ -33,12 +33,39 @@ func naiveRules(db *DB, classes [][]int32, opt RuleOptions) map[int][]string {
 	out := map[int][]string{}
 	for c, h := range classes {
 		fu := map[string]int{}
+		items := map[string][]int32{}
 		for _, t := range h {
-			sets(db.Transaction(int(t)), 0, nil, func(s []int32) { fu[key(s)]++ })
+			sets(db.Transaction(int(t)), 0, nil, func(s []int32) {
+				fu[key(s)]++
+				items[key(s)] = slices.Clone(s)
+			})
+		}
+		rule := func(k string) bool {
+			u, f := fu[k], freq[k]
+			return u > 0 && f >= opt.MinFreq && u >= opt.MinFrequnion && opt.MinConfidence.AtLeast(int64(u), int64(f))
 		}
 		for k, u := range fu {
 			f := freq[k]
-			if f >= opt.MinFreq && u >= opt.MinFrequnion && opt.MinConfidence.AtLeast(int64(u), int64(f)) {
+			if !rule(k) {
+				continue
+			}
+			// With Stem: dropped when a rule on a proper subset is within
+			// StemDelta.
+			redundant := false
+			if it := items[k]; opt.Stem {
+				for mask := 1; mask < 1<<len(it)-1; mask++ {
+					var sub []int32
+					for b := range it {
+						if mask&(1<<b) != 0 {
+							sub = append(sub, it[b])
+						}
+					}
+					if sk := key(sub); rule(sk) && opt.StemDelta.WithinDelta(int64(u), int64(f), int64(fu[sk]), int64(freq[sk])) {
+						redundant = true
+					}
+				}
+			}
+			if !redundant {
 				out[c] = append(out[c], fmt.Sprintf("%s %d/%d", k, u, f))
 			}
 		}
@@ -91,6 +118,8 @@ func TestMineRulesMatchesBruteForce(t *testing.T) {
 				{MinFreq: 5, MinFrequnion: 3, MinConfidence: Ratio{1, 10}},
 				{MinFreq: 20, MinFrequnion: 3, MinConfidence: Ratio{1, 2}},
 				{MinFreq: 1, MinFrequnion: 1, MinConfidence: Ratio{0, 1}},
+				{MinFreq: 5, MinFrequnion: 3, MinConfidence: Ratio{1, 10}, Stem: true, StemDelta: Ratio{1, 20}},
+				{MinFreq: 2, MinFrequnion: 2, MinConfidence: Ratio{1, 5}, Stem: true, StemDelta: Ratio{1, 10}},
 			} {
 				o.MaxLen = maxLen
 				want := naiveRules(db, classes, o)

@@ -1,12 +1,9 @@
 package scoring
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"math/bits"
 	"slices"
-	"unsafe"
 
 	"github.com/autoid-oss/autoid/mining"
 )
@@ -53,19 +50,17 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	type classOut struct {
-		rules     []Rule
-		dfs       []DrivingFactor
-		unstemmed int
+		rules []Rule
+		dfs   []DrivingFactor
 	}
 	out := make([]classOut, len(in.Holders))
 	opt := mining.RuleOptions{
 		MinFreq: int(p.MinFreq), MinFrequnion: int(p.MinFrequnion), MinConfidence: p.MinConfidence,
-		MaxLen: p.MaxRuleLength, Workers: p.Workers,
+		MaxLen: p.MaxRuleLength, Workers: p.Workers, Stem: true, StemDelta: p.StemDelta,
 	}
 	st, err := mining.MineRules(ctx, db, in.Holders, opt, func(class int, rules []mining.ClassRule, items []mining.ItemCount) error {
-		stemmed := Stem(rules, p.StemDelta)
-		o := classOut{unstemmed: len(rules), rules: make([]Rule, len(stemmed))}
-		for i, r := range stemmed {
+		o := classOut{rules: make([]Rule, len(rules))}
+		for i, r := range rules {
 			o.rules[i] = Rule{Ent: int32(class), Items: r.Items, Freq: int64(r.Freq), Frequnion: int64(r.Frequnion)}
 		}
 		o.dfs = drivingFactors(int32(class), items, o.rules, p.DrivingFactorThreshold)
@@ -75,7 +70,7 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	m := &Model{Stats: st}
+	m := &Model{Stats: st, Unstemmed: st.Unstemmed}
 	n, nd := 0, 0
 	for _, o := range out {
 		n += len(o.rules)
@@ -86,7 +81,6 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 	for _, o := range out {
 		m.Rules = append(m.Rules, o.rules...)
 		m.DrivingFactors = append(m.DrivingFactors, o.dfs...)
-		m.Unstemmed += int64(o.unstemmed)
 	}
 	return m, nil
 }
@@ -97,104 +91,12 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 // The test is against the input set, so the result does not depend on the
 // order; the kept rules keep their input order.
 func Stem(rules []mining.ClassRule, delta mining.Ratio) []mining.ClassRule {
-	maxLen, maxItem := 0, int32(0)
-	for _, r := range rules {
-		maxLen = max(maxLen, len(r.Items))
-		for _, it := range r.Items {
-			maxItem = max(maxItem, it)
-		}
-	}
-	if maxLen < 2 {
-		return rules
-	}
-	// Antecedents packed left-aligned into one word (ids + 1, 0 past the
-	// end) when they fit, looked up by binary search in the sorted keys;
-	// otherwise by their bytes in a map.
-	shift := uint(bits.Len32(uint32(maxItem) + 1))
-	var find func(sub []int32) (int, bool)
-	if int(shift)*maxLen <= 64 {
-		pack := func(s []int32) uint64 {
-			var k uint64
-			for j, it := range s {
-				k |= uint64(it+1) << (shift * uint(maxLen-1-j))
-			}
-			return k
-		}
-		keys := make([]uint64, len(rules))
-		var order []int32 // rule index of each sorted key, nil when in input order
-		for i, r := range rules {
-			keys[i] = pack(r.Items)
-			if i > 0 && keys[i-1] >= keys[i] && order == nil {
-				order = []int32{}
-			}
-		}
-		if order != nil {
-			order = make([]int32, len(rules))
-			for i := range order {
-				order[i] = int32(i)
-			}
-			slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
-			sorted := make([]uint64, len(keys))
-			for i, o := range order {
-				sorted[i] = keys[o]
-			}
-			keys = sorted
-		}
-		find = func(sub []int32) (int, bool) {
-			j, ok := slices.BinarySearch(keys, pack(sub))
-			if ok && order != nil {
-				j = int(order[j])
-			}
-			return j, ok
-		}
-	} else {
-		index := make(map[string]int, len(rules))
-		for i, r := range rules {
-			index[keyOf(r.Items)] = i
-		}
-		find = func(sub []int32) (int, bool) {
-			j, ok := index[keyOf(sub)]
-			return j, ok
-		}
-	}
-	kept := make([]mining.ClassRule, 0, len(rules))
-	var sub []int32
-	for _, r := range rules {
-		k := len(r.Items)
-		redundant := false
-		if k > 1 && k < 31 {
-			for mask := 1; mask < 1<<k-1 && !redundant; mask++ {
-				sub = sub[:0]
-				for b := 0; b < k; b++ {
-					if mask&(1<<b) != 0 {
-						sub = append(sub, r.Items[b])
-					}
-				}
-				if j, ok := find(sub); ok {
-					p := rules[j]
-					redundant = delta.WithinDelta(int64(r.Frequnion), int64(r.Freq), int64(p.Frequnion), int64(p.Freq))
-				}
-			}
-		}
-		if !redundant {
-			kept = append(kept, r)
-		}
-	}
-	return kept
-}
-
-// keyOf returns the bytes of an itemset as a map key (the conversion in an
-// index expression does not allocate).
-func keyOf(s []int32) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return unsafe.String((*byte)(unsafe.Pointer(&s[0])), len(s)*4)
+	return mining.StemRules(rules, delta)
 }
 
 // drivingFactors counts, per item, the rules of one entitlement (stemmed,
 // confidence >= threshold) containing it; the holders carrying it are the
-// item's class count from the mining (items: every item of the unstemmed
+// item's class count from the mining (items: at least every item of the
 // rules, ascending).
 func drivingFactors(ent int32, items []mining.ItemCount, rules []Rule, threshold mining.Ratio) []DrivingFactor {
 	var count []int64
