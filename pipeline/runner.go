@@ -874,6 +874,10 @@ func (r *Runner) runStage(ctx context.Context, i int, t JobType, env *Env, st *r
 		st.sampleNow()
 		err := safeRun(sctx, t.Run, env)
 		st.sampleNow()
+		// Hand the stage's freed memory back to the system now, so that
+		// the next stage starts from what is live and the run's peak is
+		// one stage's, not the sum of retained heaps.
+		debug.FreeOSMemory()
 		if err == nil {
 			cancel()
 			env.Log.Info("stage finished", "seconds", st.seconds(i), "peak_rss_bytes", st.peakRSS(i))

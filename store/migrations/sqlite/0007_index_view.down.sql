@@ -1,3 +1,4 @@
+CREATE INDEX assignments_band ON assignments (band, ent_id);
 DROP VIEW assignment_index;
 CREATE TABLE assignment_index (
     usr_id          TEXT NOT NULL,
