@@ -158,8 +158,8 @@ func loadRuleData(ctx context.Context, gen workspace.Generation, features []stri
 	for i := 0; i < d.entIDs.Len(); i++ {
 		d.entIndex[d.entID(int32(i))] = int32(i)
 	}
-	d.holders = make([][]int32, ne)
 	if done == nil {
+		d.holders = make([][]int32, ne)
 		return d, nil
 	}
 	a := <-done
@@ -167,33 +167,22 @@ func loadRuleData(ctx context.Context, gen workspace.Generation, features []stri
 		d.release()
 		return nil, a.err
 	}
-	d.users, d.ents, d.invalid = a.users, a.ents, a.invalid
-	cnt := make([]int32, ne)
-	for _, e := range d.ents {
-		cnt[e]++
-	}
-	flat := make([]int32, len(d.users))
-	pos := 0
-	for e := range d.holders {
-		d.holders[e] = flat[pos : pos : pos+int(cnt[e])]
-		pos += int(cnt[e])
-	}
-	for i, u := range d.users {
-		d.holders[d.ents[i]] = append(d.holders[d.ents[i]], u)
-	}
+	d.users, d.ents, d.invalid, d.holders = a.users, a.ents, a.invalid, a.holders
 	return d, nil
 }
 
 // assignments are the valid assignments of the assignments table, sorted by
-// (usr_idx, ent_idx) without repeats.
+// (usr_idx, ent_idx) without repeats, and the holders of each entitlement.
 type assignments struct {
 	users, ents []int32
+	holders     [][]int32 // per entitlement, ascending
 	invalid     int
 	err         error
 }
 
-// read takes the valid assignments of a (usr_idx, ent_idx) record: a null
-// key makes an assignment invalid, a key out of range is an error.
+// read takes the valid assignments of a (usr_idx, ent_idx) record (a null
+// key makes an assignment invalid, a key out of range is an error) and
+// lists the holders of each entitlement.
 func (a *assignments) read(as arrow.Record, nu, ne int32) {
 	uc, ok1 := as.Column(0).(*array.Int32)
 	ec, ok2 := as.Column(1).(*array.Int32)
@@ -227,6 +216,20 @@ func (a *assignments) read(as arrow.Record, nu, ne int32) {
 	a.users, a.ents = a.users[:k], a.ents[:k]
 	if !sorted {
 		a.sort()
+	}
+	cnt := make([]int32, ne)
+	for _, e := range a.ents {
+		cnt[e]++
+	}
+	flat := make([]int32, len(a.users))
+	a.holders = make([][]int32, ne)
+	pos := 0
+	for e := range a.holders {
+		a.holders[e] = flat[pos : pos : pos+int(cnt[e])]
+		pos += int(cnt[e])
+	}
+	for i, u := range a.users {
+		a.holders[a.ents[i]] = append(a.holders[a.ents[i]], u)
 	}
 }
 
