@@ -1,3 +1,5 @@
+DROP INDEX assignments_unscored;
+CREATE INDEX assignments_score ON assignments (score, ent_id);
 CREATE INDEX assignments_band ON assignments (band, ent_id);
 DROP VIEW assignment_index;
 CREATE TABLE assignment_index (
