@@ -79,8 +79,14 @@ func (p *pgBackend) Tx(ctx context.Context, fn func(Conn) error) error {
 	return nil
 }
 
-// CopyFrom is the binary COPY of the Copier ability.
+// CopyFrom is the binary COPY of the Copier ability. The serving tables'
+// column types (text, bigint, double precision, boolean) are encoded here
+// from the row values; a table with other types goes through pgx.
 func (p *pgBackend) CopyFrom(ctx context.Context, table string, columns []string, rows RowSource) (int64, error) {
+	n, done, err := p.copyBinary(ctx, table, columns, rows)
+	if done || err != nil {
+		return n, err
+	}
 	return p.pool.CopyFrom(ctx, pgx.Identifier{table}, columns, rows)
 }
 
