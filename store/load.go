@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -285,6 +286,7 @@ type mapSource struct {
 	explText func(int) string
 	ej, eEnd int64
 	row      []any
+	attrBuf  bytes.Buffer
 	err      error
 }
 
@@ -785,7 +787,8 @@ func (s *mapSource) cols() []string {
 }
 
 func (s *mapSource) attributes() string {
-	var buf strings.Builder
+	buf := &s.attrBuf
+	buf.Reset()
 	buf.WriteByte('{')
 	first := true
 	for _, a := range s.attrFns {
@@ -797,9 +800,9 @@ func (s *mapSource) attributes() string {
 			buf.WriteByte(',')
 		}
 		first = false
-		buf.WriteString(jsonText(a.name))
+		writeJSONString(buf, a.name)
 		buf.WriteByte(':')
-		buf.WriteString(jsonText(v))
+		writeJSONString(buf, v)
 	}
 	buf.WriteByte('}')
 	return buf.String()
