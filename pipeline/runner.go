@@ -832,7 +832,10 @@ func (s *servedStore) mark(ctx context.Context) string {
 	case err != nil:
 		return ""
 	default:
-		s.cached = fmt.Sprintf("%d/%s/%s", p.Seq, p.RunID, p.Generation)
+		// The load time tells apart two loads of one run into stores
+		// that share a name and sequence (a database dropped and made
+		// again).
+		s.cached = fmt.Sprintf("%d/%s/%s/%d", p.Seq, p.RunID, p.Generation, p.LoadedAt.UnixMicro())
 	}
 	return s.cached
 }
