@@ -85,6 +85,13 @@ type RuleEmitFunc func(class int, rules []ClassRule, items []ItemCount) error
 // itemset found is kept when the frequency table knows it and the
 // confidence holds. Classes run in parallel, largest first.
 func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, emit RuleEmitFunc) (RuleStats, error) {
+	return MineRulesLater(ctx, db, func() ([][]int32, error) { return classes, nil }, opt, emit)
+}
+
+// MineRulesLater is MineRules with the classes given by a function, called
+// once the antecedents are counted (at most once; not when the parameters
+// leave no possible rule), so the caller can still be reading them.
+func MineRulesLater(ctx context.Context, db *DB, classesOf func() ([][]int32, error), opt RuleOptions, emit RuleEmitFunc) (RuleStats, error) {
 	var st RuleStats
 	if opt.MinFreq < 1 {
 		opt.MinFreq = 1
@@ -142,6 +149,10 @@ func MineRules(ctx context.Context, db *DB, classes [][]int32, opt RuleOptions, 
 		return st, fmt.Errorf("mining: antecedent frequencies: %w", err)
 	}
 	st.Antecedents = gs.Itemsets
+	classes, err := classesOf()
+	if err != nil {
+		return st, err
+	}
 
 	order := make([]int, 0, len(classes))
 	for c, h := range classes {

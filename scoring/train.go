@@ -14,6 +14,9 @@ type TrainInput struct {
 	// Holders lists, per entitlement index, the identities that validly
 	// hold it, ascending and without repeats.
 	Holders [][]int32
+	// HoldersOf, when set, gives Holders instead; Train calls it once the
+	// antecedents are counted, so the holders can still be in the reading.
+	HoldersOf func() ([][]int32, error)
 }
 
 // DrivingFactor is one row of the driving factors of an entitlement.
@@ -53,12 +56,23 @@ func Train(ctx context.Context, in TrainInput, p Params) (*Model, error) {
 		rules []Rule
 		dfs   []DrivingFactor
 	}
-	out := make([]classOut, len(in.Holders))
+	var out []classOut
+	holdersOf := func() ([][]int32, error) {
+		h := in.Holders
+		if in.HoldersOf != nil {
+			var err error
+			if h, err = in.HoldersOf(); err != nil {
+				return nil, err
+			}
+		}
+		out = make([]classOut, len(h))
+		return h, nil
+	}
 	opt := mining.RuleOptions{
 		MinFreq: int(p.MinFreq), MinFrequnion: int(p.MinFrequnion), MinConfidence: p.MinConfidence,
 		MaxLen: p.MaxRuleLength, Workers: p.Workers, Stem: true, StemDelta: p.StemDelta,
 	}
-	st, err := mining.MineRules(ctx, db, in.Holders, opt, func(class int, rules []mining.ClassRule, items []mining.ItemCount) error {
+	st, err := mining.MineRulesLater(ctx, db, holdersOf, opt, func(class int, rules []mining.ClassRule, items []mining.ItemCount) error {
 		o := classOut{rules: make([]Rule, len(rules))}
 		for i, r := range rules {
 			o.rules[i] = Rule{Ent: int32(class), Items: r.Items, Freq: int64(r.Freq), Frequnion: int64(r.Frequnion)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -53,9 +54,21 @@ type ruleData struct {
 	users, ents []int32
 	holders     [][]int32 // per entitlement, ascending
 	invalid     int
+	// wait, when set, waits for the assignments (users, ents, holders,
+	// invalid) still being read; idempotent.
+	wait func() error
+}
+
+// await waits for the assignments.
+func (d *ruleData) await() error {
+	if d.wait == nil {
+		return nil
+	}
+	return d.wait()
 }
 
 func (d *ruleData) release() {
+	d.await()
 	d.usrIDs.Release()
 	d.entIDs.Release()
 }
@@ -84,9 +97,22 @@ func keyArray(rec arrow.Record, name string) (arrow.Array, error) {
 // loadRuleData reads the current entity tables. features selects the item
 // columns; with featuresOf set, they are chosen from the identities record
 // instead (used by the scoring jobs to encode the columns a rule set names).
-// The assignments are read and checked in a second goroutine while the
-// identities are encoded.
 func loadRuleData(ctx context.Context, gen workspace.Generation, features []string, featuresOf func(arrow.Record) ([]string, error)) (*ruleData, error) {
+	d, err := startRuleData(ctx, gen, features, featuresOf)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.await(); err != nil {
+		d.release()
+		return nil, err
+	}
+	return d, nil
+}
+
+// startRuleData is loadRuleData that returns once the identities are
+// encoded: the assignments are read and checked in a second goroutine, and
+// the result's await waits for them.
+func startRuleData(ctx context.Context, gen workspace.Generation, features []string, featuresOf func(arrow.Record) ([]string, error)) (*ruleData, error) {
 	var (
 		dims chan [2]int32     // identities and entitlements, for the range check
 		done chan *assignments // closed or sent once the reader has finished
@@ -162,12 +188,15 @@ func loadRuleData(ctx context.Context, gen workspace.Generation, features []stri
 		d.holders = make([][]int32, ne)
 		return d, nil
 	}
-	a := <-done
-	if a.err != nil {
-		d.release()
-		return nil, a.err
+	var once sync.Once
+	var werr error
+	d.wait = func() error {
+		once.Do(func() {
+			a := <-done
+			d.users, d.ents, d.invalid, d.holders, werr = a.users, a.ents, a.invalid, a.holders, a.err
+		})
+		return werr
 	}
-	d.users, d.ents, d.invalid, d.holders = a.users, a.ents, a.invalid, a.holders
 	return d, nil
 }
 

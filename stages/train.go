@@ -32,8 +32,9 @@ func Train(ctx context.Context, gen workspace.Generation, cfg Config) (*TrainRes
 	t0 := time.Now()
 	var features []string
 	// The features are settled on the identities record that is encoded
-	// (as Features does), so the identities are read once.
-	d, err := loadRuleData(ctx, gen, nil, func(ids arrow.Record) ([]string, error) {
+	// (as Features does), so the identities are read once; the antecedents
+	// are counted while the assignments are still being read.
+	d, err := startRuleData(ctx, gen, nil, func(ids arrow.Record) ([]string, error) {
 		res := &AuditResult{Dropped: map[string]string{}}
 		if err := auditFeatures(ids, cfg, res); err != nil {
 			return nil, fmt.Errorf("features: %w", err)
@@ -49,10 +50,19 @@ func Train(ctx context.Context, gen workspace.Generation, cfg Config) (*TrainRes
 		d.release()
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	m, err := scoring.Train(ctx, scoring.TrainInput{Items: d.items, Holders: d.holders}, p)
+	m, err := scoring.Train(ctx, scoring.TrainInput{Items: d.items, HoldersOf: func() ([][]int32, error) {
+		if err := d.await(); err != nil {
+			return nil, err
+		}
+		return d.holders, nil
+	}}, p)
 	if err != nil {
 		d.release()
 		return nil, err
+	}
+	if err := d.await(); err != nil {
+		d.release()
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	return &TrainResult{Model: m, Features: features, Params: p, Identities: d.items.NumIdentities(),
 		Entitlements: d.entIDs.Len(), ValidAssignments: len(d.users), InvalidAssignments: d.invalid,
