@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -87,8 +88,9 @@ func (r IndexReport) Summary(w io.Writer) {
 }
 
 // IndexEntryFunc receives one entry of the serving store's assignment
-// index: its key, band and whether it has a score.
-type IndexEntryFunc func(usrID, entID, band string, scored bool) error
+// index: its key, band and whether it has a score. The slices are only
+// valid during the call.
+type IndexEntryFunc func(usrID, entID, band []byte, scored bool) error
 
 // ReconcileIndex compares the serving store's assignment index with what
 // the run computed: every assignment of the generation's assignments
@@ -99,21 +101,20 @@ type IndexEntryFunc func(usrID, entID, band string, scored bool) error
 // the function it is given. The report counts entries per band, the
 // unscored ones, and the assignments missing on either side or differing.
 func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath string, each func(IndexEntryFunc) error) (IndexReport, error) {
-	asg, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{"usr_id", "ent_id"})
+	users, ents := map[string]int32{}, map[string]int32{}
+	us, err := keyNumbers(ctx, gen, "identities", "usr", users)
 	if err != nil {
 		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
 	}
-	defer asg.Release()
-	users, ents := map[string]int32{}, map[string]int32{}
-	us, err := numberColumn(asg.Column(0), users, true)
+	es, err := keyNumbers(ctx, gen, "entitlements", "ent", ents)
 	if err != nil {
-		return IndexReport{}, fmt.Errorf("assignment index report: assignments usr_id: %w", err)
+		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
 	}
-	es, err := numberColumn(asg.Column(1), ents, true)
-	if err != nil {
-		return IndexReport{}, fmt.Errorf("assignment index report: assignments ent_id: %w", err)
+	nu := len(users)
+	for _, u := range us {
+		nu = max(nu, int(u)+1)
 	}
-	keys := newPairIndex(us, es, len(users))
+	keys := newPairIndex(us, es, nu)
 	// Expected band per assignment (slot of keys): unscored unless scored.
 	const unscored = 0
 	bandNames := []string{strings.ToLower(scoring.BandUnscored)}
@@ -131,36 +132,65 @@ func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath st
 	want := make([]uint8, len(us))
 	wantScored := make([]bool, len(us))
 	if scoresPath != "" {
-		sc, err := formats.ReadTable(ctx, scoresPath, []string{"usr_id", "ent_id", "band", "score"})
+		// Scores of this generation carry its dense ids; others are
+		// matched by key text.
+		cols := []string{"usr_id", "ent_id", "band", "score"}
+		dense := scoresGeneration(scoresPath) == gen.Name
+		if dense {
+			cols = []string{"usr_idx", "ent_idx", "band", "score"}
+		}
+		sc, err := formats.ReadTable(ctx, scoresPath, cols)
 		if err != nil {
 			return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
 		}
 		defer sc.Release()
-		su, err1 := numberColumn(sc.Column(0), users, false)
-		se, err2 := numberColumn(sc.Column(1), ents, false)
+		var su, se []int32
+		var err1, err2 error
+		if dense {
+			su, err1 = int32Values(sc.Column(0))
+			se, err2 = int32Values(sc.Column(1))
+		} else {
+			su, err1 = numberColumn(sc.Column(0), users, false)
+			se, err2 = numberColumn(sc.Column(1), ents, false)
+		}
 		band, err3 := scoring.TextOf(sc.Column(2))
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return IndexReport{}, fmt.Errorf("assignment index report: assignment_scores %s: %w", scoresPath, err)
 		}
 		score := sc.Column(3)
+		// Band spellings of the scores table, converted once.
+		codes := map[string]uint8{}
 		for r := range su {
 			if slot := keys.lookup(su[r], se[r]); slot >= 0 {
 				b, _ := band(r)
-				want[slot] = codeOf(b)
+				c, ok := codes[b]
+				if !ok {
+					c = codeOf(b)
+					codes[strings.Clone(b)] = c
+				}
+				want[slot] = c
 				wantScored[slot] = score.IsValid(r)
 			}
 		}
 	}
 	rep := IndexReport{Published: int64(len(us)), ByBand: map[string]int64{}}
 	seen := make([]bool, len(us))
-	err = each(func(usrID, entID, band string, scored bool) error {
+	// Band names as the store spells them -> lower case, each spelling
+	// converted once.
+	spelled := map[string]string{}
+	err = each(func(usrID, entID, bandBytes []byte, scored bool) error {
+		band, ok := spelled[string(bandBytes)]
+		if !ok {
+			band = strings.ToLower(string(bandBytes))
+			spelled[string(bandBytes)] = band
+		}
 		rep.Entries++
-		rep.ByBand[strings.ToLower(band)]++
+		rep.ByBand[band]++
 		if !scored {
 			rep.Unscored++
 		}
-		u, uok := users[usrID]
-		e, eok := ents[entID]
+		u, uok := users[string(usrID)]
+		e, eok := ents[string(entID)]
 		slot := -1
 		if uok && eok {
 			slot = keys.lookup(u, e)
@@ -231,6 +261,97 @@ func numberColumn(arr arrow.Array, m map[string]int32, add bool) ([]int32, error
 		out[i] = num(s)
 	}
 	return out, nil
+}
+
+// keyNumbers numbers the identity (prefix "usr") or entitlement ("ent")
+// of each assignment of the generation: its dense id (<prefix>_idx), which
+// numbers the entity table's keys in m, or, where audit left it null (an
+// unknown key), a number past them given to its key text.
+func keyNumbers(ctx context.Context, gen workspace.Generation, table, prefix string, m map[string]int32) ([]int32, error) {
+	ent, err := formats.ReadTable(ctx, gen.TablePath(table), []string{prefix + "_idx", prefix + "_id"})
+	if err != nil {
+		return nil, err
+	}
+	defer ent.Release()
+	idx, err := int32Values(ent.Column(0))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s_idx: %w", table, prefix, err)
+	}
+	text, err := scoring.TextOf(ent.Column(1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s_id: %w", table, prefix, err)
+	}
+	for r, k := range idx {
+		if s, ok := text(r); ok && k >= 0 {
+			m[s] = k
+		}
+	}
+	asg, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{prefix + "_idx"})
+	if err != nil {
+		return nil, err
+	}
+	defer asg.Release()
+	out, err := int32Values(asg.Column(0))
+	if err != nil {
+		return nil, fmt.Errorf("assignments %s_idx: %w", prefix, err)
+	}
+	if asg.Column(0).NullN() == 0 {
+		return out, nil
+	}
+	ids, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{prefix + "_id"})
+	if err != nil {
+		return nil, err
+	}
+	defer ids.Release()
+	next := int32(0)
+	for _, k := range m {
+		next = max(next, k+1)
+	}
+	byText, err := scoring.TextOf(ids.Column(0))
+	if err != nil {
+		return nil, fmt.Errorf("assignments %s_id: %w", prefix, err)
+	}
+	for r := range out {
+		if out[r] >= 0 {
+			continue
+		}
+		s, _ := byText(r)
+		k, ok := m[s]
+		if !ok {
+			k = next
+			next++
+			m[s] = k
+		}
+		out[r] = k
+	}
+	return out, nil
+}
+
+// int32Values copies an Int32 column, null as -1.
+func int32Values(a arrow.Array) ([]int32, error) {
+	c, ok := a.(*array.Int32)
+	if !ok {
+		return nil, fmt.Errorf("type %s, want int32", a.DataType())
+	}
+	out := slices.Clone(c.Int32Values())
+	if c.NullN() > 0 {
+		for i := range out {
+			if c.IsNull(i) {
+				out[i] = -1
+			}
+		}
+	}
+	return out, nil
+}
+
+// scoresGeneration is the entity generation of the run that wrote the
+// table at path ("" when its manifest does not say).
+func scoresGeneration(path string) string {
+	var m workspace.RunManifest
+	if workspace.ReadJSON(filepath.Join(filepath.Dir(path), "manifest.json"), &m) != nil {
+		return ""
+	}
+	return m.Generation
 }
 
 // pairIndex finds the slot of a (user, entitlement) pair of numbers: the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -77,14 +78,19 @@ WHERE n.nspname = current_schema() AND c.relname = '` + assignmentKeyIndex + `' 
 }
 
 // IndexEntry is one entry of the assignment index as the report reads it.
+// The byte slices are only valid during the call that receives them.
 type IndexEntry struct {
-	UsrID, EntID, Band string
+	UsrID, EntID, Band []byte
 	Scored             bool
 }
 
+// rawValuer is a backend's row that hands out its values without copying.
+type rawValuer interface{ RawValues() [][]byte }
+
 // EachIndexEntry calls fn with every entry of the assignment index of the
 // served run (in no particular order), holding off loads meanwhile, and
-// returns the served run.
+// returns the served run. Entries are read without a copy per value: 10M
+// of them take seconds, not a string allocation each.
 func (db *DB) EachIndexEntry(ctx context.Context, fn func(IndexEntry) error) (PublishedRun, error) {
 	unlock, err := db.lockPublish(ctx)
 	if err != nil {
@@ -95,11 +101,18 @@ func (db *DB) EachIndexEntry(ctx context.Context, fn func(IndexEntry) error) (Pu
 	if err != nil {
 		return PublishedRun{}, fmt.Errorf("assignment index: %w", err)
 	}
-	var e IndexEntry
 	var n int64
-	err = queryEach(ctx, db.b, "assignment index", `SELECT usr_id, ent_id, band, score IS NOT NULL FROM assignment_index`, nil, func(r Rows) error {
-		if err := r.Scan(&e.UsrID, &e.EntID, &e.Band, &e.Scored); err != nil {
-			return err
+	var usr, ent, band, score sql.RawBytes
+	err = queryEach(ctx, db.b, "assignment index", `SELECT usr_id, ent_id, band, score FROM assignment_index`, nil, func(r Rows) error {
+		var e IndexEntry
+		if rv, ok := r.(rawValuer); ok {
+			v := rv.RawValues()
+			e = IndexEntry{UsrID: v[0], EntID: v[1], Band: v[2], Scored: v[3] != nil}
+		} else {
+			if err := r.Scan(&usr, &ent, &band, &score); err != nil {
+				return err
+			}
+			e = IndexEntry{UsrID: usr, EntID: ent, Band: band, Scored: score != nil}
 		}
 		if n++; n&0xffff == 0 {
 			if err := ctx.Err(); err != nil {

@@ -127,3 +127,6 @@ func (r pgRows) Next() bool             { return r.r.Next() }
 func (r pgRows) Scan(dest ...any) error { return r.r.Scan(dest...) }
 func (r pgRows) Err() error             { return r.r.Err() }
 func (r pgRows) Close() error           { r.r.Close(); return nil }
+
+// RawValues returns the current row's values as sent, valid until Next.
+func (r pgRows) RawValues() [][]byte { return r.r.RawValues() }
