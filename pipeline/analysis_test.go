@@ -726,15 +726,40 @@ func TestShowcaseAssignmentIndex(t *testing.T) {
 				}
 			}
 
-			// Damage the served assignments: an identity's deleted, one not
-			// in the run, another identity's with another band. The
-			// reconciliation counts each.
 			ctx := context.Background()
 			db, err := store.Open(ctx, store.DSN(url), ws.Root, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			gen, err := ws.Current()
+			if err != nil {
+				t.Fatal(err)
+			}
+			reconcile := func(scoresPath string) stages.IndexReport {
+				t.Helper()
+				rep, err := stages.ReconcileIndex(ctx, gen, scoresPath, func(fn stages.IndexEntryFunc) error {
+					_, err := db.EachIndexEntry(ctx, func(e store.IndexEntry) error { return fn(e.UsrID, e.EntID, e.Band, e.Scored) })
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			// Scores whose run does not say its generation are matched by
+			// key text, not dense ids: the same report.
+			loose := filepath.Join(t.TempDir(), "assignment_scores.parquet")
+			if b, err := os.ReadFile(scores.TablePath("assignment_scores")); err != nil || os.WriteFile(loose, b, 0o644) != nil {
+				t.Fatal(err)
+			}
+			if rep := reconcile(loose); !rep.OK() || rep.Entries != assignments || rep.Unscored != unscored {
+				t.Errorf("scores matched by key: %+v", rep)
+			}
+
+			// Damage the served assignments: an identity's deleted, one not
+			// in the run, another identity's with another band. The
+			// reconciliation counts each.
 			for _, q := range []string{
 				`DELETE FROM assignments WHERE usr_id = (SELECT MIN(usr_id) FROM assignments)`,
 				`INSERT INTO assignments (usr_id, ent_id, valid, band) VALUES ('nobody', 'nothing', true, 'unscored')`,
@@ -762,17 +787,7 @@ func TestShowcaseAssignmentIndex(t *testing.T) {
 				rows.Close()
 			}
 			deleted = assignments + 1 - deleted
-			gen, err := ws.Current()
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := stages.ReconcileIndex(ctx, gen, scores.TablePath("assignment_scores"), func(fn stages.IndexEntryFunc) error {
-				_, err := db.EachIndexEntry(ctx, func(e store.IndexEntry) error { return fn(e.UsrID, e.EntID, e.Band, e.Scored) })
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := reconcile(scores.TablePath("assignment_scores"))
 			if deleted < 1 || changed < 1 || rep.MissingInIndex != deleted || rep.MissingInAssignments != 1 || rep.Mismatched != changed || rep.OK() {
 				t.Errorf("after damage (%d deleted, %d re-banded): %+v", deleted, changed, rep)
 			}
