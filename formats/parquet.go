@@ -68,17 +68,33 @@ func WriteParquet(path string, rec arrow.Record) error {
 
 // writeRecord writes rec as a Parquet file to w with the given codec.
 func writeRecord(w io.Writer, rec arrow.Record, codec compress.Compression) error {
-	if flat(rec.Schema()) {
+	if oneLeafEach(rec.Schema()) {
 		return writeParallel(w, rec, codec)
 	}
 	return writeSequential(w, rec, codec)
 }
 
-func flat(s *arrow.Schema) bool {
+func nested(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.LIST, arrow.LARGE_LIST, arrow.STRUCT, arrow.MAP, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW:
+		return true
+	}
+	return false
+}
+
+// oneLeafEach reports whether every field is one Parquet column: flat, or
+// a list of a flat type (the parallel writer computes a list's levels).
+func oneLeafEach(s *arrow.Schema) bool {
 	for _, f := range s.Fields() {
 		switch f.Type.ID() {
-		case arrow.LIST, arrow.LARGE_LIST, arrow.STRUCT, arrow.MAP, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW:
-			return false
+		case arrow.LIST, arrow.LARGE_LIST:
+			if nested(f.Type.(arrow.ListLikeType).Elem()) {
+				return false
+			}
+		default:
+			if nested(f.Type) {
+				return false
+			}
 		}
 	}
 	return true
@@ -173,6 +189,9 @@ func writeColumn(ctx context.Context, rgw file.BufferedRowGroupWriter, i int, co
 	cw, err := rgw.Column(i)
 	if err != nil {
 		return err
+	}
+	if l, ok := col.(array.ListLike); ok {
+		return writeListColumn(ctx, cw, l, nullable, off, end)
 	}
 	arr := array.NewSlice(col, off, end)
 	defer arr.Release()
@@ -392,4 +411,67 @@ func textValue(a arrow.Array, i int) []byte {
 		return []byte(c.Value(i).ToTime().Format("2006-01-02"))
 	}
 	return []byte(strconv.Quote(a.ValueStr(i)))
+}
+
+// writeListColumn writes rows [off, end) of a list of a flat type: the
+// repetition and definition levels of the three-level list encoding
+// (optional list when nullable, the repeated group, the element,
+// optional when its field is nullable) and the elements the rows hold.
+func writeListColumn(ctx context.Context, cw file.ColumnChunkWriter, l array.ListLike, nullable bool, off, end int64) error {
+	elemNullable := l.DataType().(arrow.ListLikeType).ElemField().Nullable
+	values := l.ListValues()
+	var listDef int16 // the definition level of a present, empty list
+	if nullable {
+		listDef = 1
+	}
+	def := make([]int16, 0, end-off)
+	rep := make([]int16, 0, end-off)
+	var spans [][2]int64 // element ranges written, merged when adjacent
+	for r := int(off); r < int(end); r++ {
+		if nullable && l.IsNull(r) {
+			def, rep = append(def, 0), append(rep, 0)
+			continue
+		}
+		start, stop := l.ValueOffsets(r)
+		if start == stop {
+			def, rep = append(def, listDef), append(rep, 0)
+			continue
+		}
+		if k := len(spans) - 1; k >= 0 && spans[k][1] == start {
+			spans[k][1] = stop
+		} else {
+			spans = append(spans, [2]int64{start, stop})
+		}
+		for j := start; j < stop; j++ {
+			d := listDef + 1 // the repeated group holds an element
+			if elemNullable && values.IsValid(int(j)) {
+				d++
+			}
+			var rp int16
+			if j > start {
+				rp = 1
+			}
+			def, rep = append(def, d), append(rep, rp)
+		}
+	}
+	var leaf arrow.Array
+	switch len(spans) {
+	case 0:
+		leaf = array.NewSlice(values, 0, 0)
+	case 1:
+		leaf = array.NewSlice(values, spans[0][0], spans[0][1])
+	default:
+		// Null lists that keep elements behind them: gather the rest.
+		parts := make([]arrow.Array, len(spans))
+		for k, sp := range spans {
+			parts[k] = array.NewSlice(values, sp[0], sp[1])
+			defer parts[k].Release()
+		}
+		var err error
+		if leaf, err = array.Concatenate(parts, memory.DefaultAllocator); err != nil {
+			return err
+		}
+	}
+	defer leaf.Release()
+	return pqarrow.WriteArrowToColumn(ctx, cw, leaf, def, rep, elemNullable)
 }
