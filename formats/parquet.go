@@ -209,6 +209,30 @@ func writeColumn(ctx context.Context, rgw file.BufferedRowGroupWriter, i int, co
 
 // OpenParquet opens a Parquet file for reading Arrow records.
 func OpenParquet(path string) (*pqarrow.FileReader, func(), error) {
+	return openParquet(path, false)
+}
+
+// OpenParquetDict is OpenParquet with every text column, and the text
+// elements of lists, read as dictionary arrays: repeated values (ids,
+// bands, rule items) are decoded once per dictionary instead of copied
+// per row, about three times faster for such columns. The reader must
+// accept *array.Dictionary wherever it reads text.
+func OpenParquetDict(path string) (*pqarrow.FileReader, func(), error) {
+	return openParquet(path, true)
+}
+
+// ReadTableDict is ReadTable with text read as dictionaries (see
+// OpenParquetDict).
+func ReadTableDict(ctx context.Context, path string, cols []string) (arrow.Record, error) {
+	r, closeFn, err := OpenParquetDict(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	return readTable(ctx, r, path, cols)
+}
+
+func openParquet(path string, dictText bool) (*pqarrow.FileReader, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
@@ -218,7 +242,16 @@ func OpenParquet(path string) (*pqarrow.FileReader, func(), error) {
 		f.Close()
 		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
 	}
-	r, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{Parallel: true, BatchSize: 64 << 10}, memory.DefaultAllocator)
+	props := pqarrow.ArrowReadProperties{Parallel: true, BatchSize: 64 << 10}
+	if dictText {
+		sch := pf.MetaData().Schema
+		for i := 0; i < sch.NumColumns(); i++ {
+			if sch.Column(i).PhysicalType() == parquet.Types.ByteArray {
+				props.SetReadDict(i, true)
+			}
+		}
+	}
+	r, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}
@@ -234,6 +267,10 @@ func ReadTable(ctx context.Context, path string, cols []string) (arrow.Record, e
 		return nil, err
 	}
 	defer closeFn()
+	return readTable(ctx, r, path, cols)
+}
+
+func readTable(ctx context.Context, r *pqarrow.FileReader, path string, cols []string) (arrow.Record, error) {
 	schema, err := r.Schema()
 	if err != nil {
 		return nil, &FileError{File: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, err)}

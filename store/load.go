@@ -473,7 +473,7 @@ func (s *mapSource) start() error {
 		if !ok {
 			continue // every joined column reads as absent
 		}
-		rec, err := formats.ReadTable(s.ctx, path, nil)
+		rec, err := formats.ReadTableDict(s.ctx, path, nil)
 		if err != nil {
 			return fmt.Errorf("join %s: %w", j.in.name, err)
 		}
@@ -500,7 +500,7 @@ func (s *mapSource) start() error {
 			}
 		}
 	}
-	r, closeFn, err := formats.OpenParquet(s.path)
+	r, closeFn, err := formats.OpenParquetDict(s.path)
 	if err != nil {
 		return err
 	}
