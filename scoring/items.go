@@ -84,6 +84,9 @@ func TextOf(a arrow.Array) (TextColumn, error) {
 			return s, s != ""
 		}, nil
 	case *array.Dictionary:
+		if d, ok := c.Data().Dictionary().(*array.Data); !ok || d == nil { // no value at all in this array
+			return func(int) (string, bool) { return "", false }, nil
+		}
 		dict, err := TextOf(c.Dictionary())
 		if err != nil {
 			return nil, err

@@ -91,7 +91,7 @@ func cellOf(arr arrow.Array, k kind) (cellFunc, error) {
 // nullableText reads a text column, NULL as nil. The values of a
 // dictionary column are boxed once per dictionary entry, not per row.
 func nullableText(arr arrow.Array) (cellFunc, error) {
-	if d, ok := arr.(*array.Dictionary); ok {
+	if d, ok := arr.(*array.Dictionary); ok && hasDictionary(d) {
 		s, err := textOf(d.Dictionary())
 		if err != nil {
 			return nil, err
@@ -131,6 +131,14 @@ func textOf(arr arrow.Array) (func(i int) string, error) {
 	case *array.StringView:
 		return a.Value, nil
 	case *array.Dictionary:
+		if !hasDictionary(a) {
+			// A batch read as dictionary with no value at all (every
+			// row null, or a list batch without elements).
+			if vt, ok := a.DataType().(*arrow.DictionaryType); !ok || !isText(vt.ValueType) {
+				return nil, fmt.Errorf("type %s, want text", arr.DataType())
+			}
+			return func(int) string { return "" }, nil
+		}
 		d, err := textOf(a.Dictionary())
 		if err != nil {
 			return nil, err
@@ -220,4 +228,19 @@ func jsonText(v any) string {
 		panic(fmt.Sprintf("store: encode %T: %v", v, err)) // maps and slices of plain values always encode
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+func isText(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return true
+	}
+	return false
+}
+
+// hasDictionary reports whether a dictionary array carries its dictionary
+// (a batch with no value at all may come without one).
+func hasDictionary(a *array.Dictionary) bool {
+	d, ok := a.Data().Dictionary().(*array.Data)
+	return ok && d != nil
 }

@@ -66,3 +66,20 @@ func TestLoadJoinDenseIDsConfirmedByKey(t *testing.T) {
 		}
 	})
 }
+
+// Lists without a single element read back as dictionaries without a
+// dictionary: they publish as empty JSON lists.
+func TestLoadEmptyLists(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h harness) {
+		r := newFakeRun(t, "empty-lists", true, 1)
+		writeTable(t, r.runDir, "anomalies",
+			tcol{"usr_id", []string{"B", "a"}}, tcol{"ent_id", []string{"e1", "e1"}},
+			tcol{"justification", [][]string{{}, {}}}, tcol{"confidence", []float64{0.1, 0.2}})
+		db, _, _ := h.open(t)
+		mustLoad(t, db, r)
+		got := queryRows(t, db, `SELECT usr_id, justification FROM anomalies ORDER BY rank`, 2)
+		if fmt.Sprint(got) != "[B|[] a|[]]" {
+			t.Fatalf("anomalies %q", got)
+		}
+	})
+}
