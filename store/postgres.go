@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +21,11 @@ func OpenPostgres(ctx context.Context, dsn string) (Backend, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadDSN, err)
+	}
+	// A load holds four connections at once (publish lock, copy, two
+	// index builds) and a server answers requests beside it.
+	if cfg.MaxConns < 8 && !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = 8
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// indexWorkers is how many staged tables a PostgreSQL load indexes at once.
+const indexWorkers = 2
+
 // ServingTables are the tables a publication replaces, in load order.
 // Workflow tables and serving_runs are never touched by a load; views
 // (assignment_index) are re-created over the new tables by the swap.
@@ -157,21 +160,24 @@ func (db *DB) Publish(ctx context.Context, p Publication) (PublishResult, error)
 	rowsOut := map[string]int64{}
 	copier, _ := db.b.(Copier)
 	if copier != nil {
-		// Each staged table is indexed on its own connection while the
-		// next one is copied: the database sorts while this process
-		// produces rows.
+		// Staged tables are indexed on other connections while the next
+		// ones are copied: the database sorts while this process produces
+		// rows, and the small tables' indexes do not wait behind the
+		// assignments'.
 		g, gctx := errgroup.WithContext(ctx)
 		staged := make(chan string, len(servingTables))
-		g.Go(func() error {
-			for name := range staged {
-				t0 := time.Now()
-				if err := d.indexStage(gctx, db.b, name); err != nil {
-					return fmt.Errorf("publish %s: index: %w", name, err)
+		for range indexWorkers {
+			g.Go(func() error {
+				for name := range staged {
+					t0 := time.Now()
+					if err := d.indexStage(gctx, db.b, name); err != nil {
+						return fmt.Errorf("publish %s: index: %w", name, err)
+					}
+					db.log.Info("indexed", "table", name, "seconds", time.Since(t0).Seconds())
 				}
-				db.log.Info("indexed", "table", name, "seconds", time.Since(t0).Seconds())
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 		g.Go(func() error {
 			defer close(staged)
 			for _, name := range servingTables {
