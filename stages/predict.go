@@ -109,20 +109,22 @@ func (r *PredictResult) Record() arrow.Record {
 	valid := make([]bool, n)
 	freq := make([]int64, n)
 	fu := make([]int64, n)
-	bands := make([][]byte, n)
-	names := map[string][]byte{}
-	for _, b := range []string{scoring.BandHigh, scoring.BandMedium, scoring.BandLow, scoring.BandUnscored} {
-		names[b] = []byte(b)
+	// band: a dictionary of the four band names, one index per row.
+	bandNames := []string{scoring.BandHigh, scoring.BandMedium, scoring.BandLow, scoring.BandUnscored}
+	bandIdx := map[string]int32{}
+	for k, b := range bandNames {
+		bandIdx[b] = int32(k)
 	}
+	bands := make([]int32, n)
 	for i, b := range r.Best {
 		if b < 0 {
 			freq[i], fu[i] = -1, -1
-			bands[i] = names[scoring.BandUnscored]
+			bands[i] = bandIdx[scoring.BandUnscored]
 			continue
 		}
 		rule := &r.Rules[b]
 		score[i], valid[i], freq[i], fu[i] = rule.Confidence(), true, rule.Freq, rule.Frequnion
-		bands[i] = names[r.Bands.Of(rule.Frequnion, rule.Freq)]
+		bands[i] = bandIdx[r.Bands.Of(rule.Frequnion, rule.Freq)]
 	}
 	fields := []arrow.Field{
 		{Name: "usr_idx", Type: arrow.PrimitiveTypes.Int32},
@@ -130,7 +132,7 @@ func (r *PredictResult) Record() arrow.Record {
 		{Name: "usr_id", Type: formats.DictType()},
 		{Name: "ent_id", Type: formats.DictType()},
 		{Name: "score", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-		{Name: "band", Type: arrow.BinaryTypes.String},
+		{Name: "band", Type: formats.DictType()},
 		{Name: "justification", Type: arrow.ListOf(arrow.BinaryTypes.String)},
 		{Name: "freq", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "frequnion", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
@@ -141,7 +143,7 @@ func (r *PredictResult) Record() arrow.Record {
 		formats.DictArray(d.users, d.usrIDs),
 		formats.DictArray(d.ents, d.entIDs),
 		scoring.Float64Array(score, valid),
-		formats.StringArray(n, func(i int) []byte { return bands[i] }),
+		bandArray(bands, bandNames),
 		scoring.ItemListArray(n, func(i int) []int32 {
 			if r.Best[i] < 0 {
 				return nil
@@ -251,4 +253,11 @@ func (r *RecommendResult) Record() arrow.Record {
 func (r *RecommendResult) Summary(w io.Writer) {
 	fmt.Fprintf(w, "recommend: %d recommendations for %d identities from %d rules; %.3fs\n",
 		len(r.Recs), r.Users, len(r.Rules), r.Duration.Seconds())
+}
+
+// bandArray is the dictionary-encoded band column: indices into names.
+func bandArray(indices []int32, names []string) arrow.Array {
+	dict := formats.StringArray(len(names), func(k int) []byte { return []byte(names[k]) })
+	defer dict.Release()
+	return formats.DictArray(indices, dict)
 }
