@@ -461,8 +461,15 @@ func writeListColumn(ctx context.Context, cw file.ColumnChunkWriter, l array.Lis
 	if nullable {
 		listDef = 1
 	}
-	def := make([]int16, 0, end-off)
-	rep := make([]int16, 0, end-off)
+	// One level per element, and one per row without elements.
+	n := end - off
+	if n > 0 {
+		first, _ := l.ValueOffsets(int(off))
+		_, last := l.ValueOffsets(int(end - 1))
+		n += max(0, last-first)
+	}
+	def := make([]int16, 0, n)
+	rep := make([]int16, 0, n)
 	var spans [][2]int64 // element ranges written, merged when adjacent
 	for r := int(off); r < int(end); r++ {
 		if nullable && l.IsNull(r) {
