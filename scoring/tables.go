@@ -100,7 +100,7 @@ type StoredRule struct {
 
 // ReadRules reads a rules table.
 func ReadRules(ctx context.Context, path string) ([]StoredRule, error) {
-	rec, err := formats.ReadTable(ctx, path, []string{"ent_id", "items", "freq", "frequnion"})
+	rec, err := formats.ReadTableDict(ctx, path, []string{"ent_id", "items", "freq", "frequnion"})
 	if err != nil {
 		return nil, fmt.Errorf("read rules: %w", err)
 	}
