@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"math"
 	"math/bits"
 	"slices"
@@ -77,8 +76,10 @@ func strPtr(v any) *string {
 	return nil
 }
 
-// observer returns the function that sees each published row of a table.
-func (a *aggregates) observer(table string) func(cols []string, row []any) {
+// observer returns the function that sees each published row of a table,
+// with the row's attributes (the pairs of its "attributes" JSON, in source
+// order) where the table has them.
+func (a *aggregates) observer(table string) func(cols []string, row []any, attrs []kv) {
 	// The columns of a source are fixed: positions are found on its first
 	// row and kept.
 	pos := map[string]int{}
@@ -92,14 +93,11 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 	}
 	switch table {
 	case "identities":
-		return func(cols []string, row []any) {
+		return func(cols []string, row []any, attrs []kv) {
 			id, _ := row[idx(cols, "usr_id")].(string)
 			u := &userAgg{name: strPtr(row[idx(cols, "usr_name")]), manager: strPtr(row[idx(cols, "usr_manager_id")])}
-			var attrs map[string]string
-			if s, ok := row[idx(cols, "attributes")].(string); ok {
-				json.Unmarshal([]byte(s), &attrs)
-			}
-			for k, v := range attrs {
+			for _, x := range attrs {
+				k, v := x.k, x.v.(string)
 				if v != "" {
 					u.attrs = append(u.attrs, kv{k, v})
 					p, ok := a.pairID[[2]string{k, v}]
@@ -130,7 +128,7 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			a.users[id] = u
 		}
 	case "entitlements":
-		return func(cols []string, row []any) {
+		return func(cols []string, row []any, _ []kv) {
 			id, _ := row[idx(cols, "ent_id")].(string)
 			e := a.ent(id)
 			e.app = row[idx(cols, "app_id")]
@@ -139,7 +137,7 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 	case "assignments":
 		var lastUID string
 		var lastUser *userAgg
-		return func(cols []string, row []any) {
+		return func(cols []string, row []any, _ []kv) {
 			if v, _ := row[idx(cols, "valid")].(bool); !v {
 				return
 			}
@@ -191,7 +189,7 @@ func (a *aggregates) observer(table string) func(cols []string, row []any) {
 			}
 		}
 	case "rules":
-		return func(cols []string, row []any) {
+		return func(cols []string, row []any, _ []kv) {
 			id, _ := row[idx(cols, "ent_id")].(string)
 			a.ent(id).rul++
 			if n, ok := row[idx(cols, "rule_len")].(int64); ok && n > a.maxRule {

@@ -269,25 +269,26 @@ type mapSource struct {
 	m       tableMap
 	path    string
 	opts    *LoadOptions
-	observe func(cols []string, row []any)
+	observe func(cols []string, row []any, attrs []kv)
 
-	started  bool
-	closeFn  func()
-	rr       pqarrow.RecordReader
-	rec      arrow.Record
-	n, i     int
-	rowNum   int64
-	view     rowView
-	colFns   []func() any
-	attrFns  []attrCell
-	jidx     map[string]*joinIndex
-	colNames []string
-	expl     array.ListLike
-	explText func(int) string
-	ej, eEnd int64
-	row      []any
-	attrBuf  bytes.Buffer
-	err      error
+	started   bool
+	closeFn   func()
+	rr        pqarrow.RecordReader
+	rec       arrow.Record
+	n, i      int
+	rowNum    int64
+	view      rowView
+	colFns    []func() any
+	attrFns   []attrCell
+	jidx      map[string]*joinIndex
+	colNames  []string
+	expl      array.ListLike
+	explText  func(int) string
+	ej, eEnd  int64
+	row       []any
+	attrBuf   bytes.Buffer
+	attrPairs []kv // the current row's attributes, as written to attrBuf
+	err       error
 }
 
 type attrCell struct {
@@ -773,7 +774,7 @@ func (s *mapSource) Next() bool {
 			continue
 		}
 		if s.observe != nil {
-			s.observe(s.cols(), s.row)
+			s.observe(s.cols(), s.row, s.attrPairs)
 		}
 		return true
 	}
@@ -791,11 +792,13 @@ func (s *mapSource) attributes() string {
 	buf.Reset()
 	buf.WriteByte('{')
 	first := true
+	s.attrPairs = s.attrPairs[:0]
 	for _, a := range s.attrFns {
 		v, ok := a.get(s.i).(string)
 		if !ok {
 			continue
 		}
+		s.attrPairs = append(s.attrPairs, kv{a.name, v})
 		if !first {
 			buf.WriteByte(',')
 		}
