@@ -140,3 +140,20 @@ func int64Bytes(v []int64) []byte {
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*8)
 }
+
+// DenseIDs returns the values of a dense id column, -1 where null. Without
+// nulls it is the array's own memory: read it, do not keep or change it
+// past the array's release.
+func DenseIDs(a *array.Int32) []int32 {
+	if a.NullN() == 0 {
+		return a.Int32Values()
+	}
+	out := make([]int32, a.Len())
+	for i, v := range a.Int32Values() {
+		if a.IsNull(i) {
+			v = -1
+		}
+		out[i] = v
+	}
+	return out
+}

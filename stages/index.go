@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/internal/pairindex"
 	"github.com/autoid-oss/autoid/scoring"
 	"github.com/autoid-oss/autoid/workspace"
 )
@@ -110,23 +111,25 @@ func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath st
 	if err != nil {
 		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
 	}
-	nu := len(users)
-	for _, u := range us {
-		nu = max(nu, int(u)+1)
-	}
-	keys := newPairIndex(us, es, nu)
-	// Expected band per assignment (slot of keys): unscored unless scored.
-	const unscored = 0
-	bandNames := []string{strings.ToLower(scoring.BandUnscored)}
-	bandCode := map[string]uint8{bandNames[0]: unscored}
-	codeOf := func(b string) uint8 {
-		b = strings.ToLower(b)
-		c, ok := bandCode[b]
-		if !ok {
-			c = uint8(len(bandNames))
-			bandCode[b] = c
-			bandNames = append(bandNames, b)
+	keys := pairindex.New(us, es)
+	// Bands are numbered by their lower-case name; each spelling met, in
+	// the scores or in the store, is converted once. Expected band per
+	// assignment: unscored unless scored.
+	names := []string{strings.ToLower(scoring.BandUnscored)}
+	byName := map[string]uint8{names[0]: 0}
+	bySpelling := map[string]uint8{}
+	codeOf := func(spelling string) uint8 {
+		if c, ok := bySpelling[spelling]; ok {
+			return c
 		}
+		name := strings.ToLower(spelling)
+		c, ok := byName[name]
+		if !ok {
+			c = uint8(len(names))
+			byName[name] = c
+			names = append(names, name)
+		}
+		bySpelling[strings.Clone(spelling)] = c
 		return c
 	}
 	want := make([]uint8, len(us))
@@ -158,49 +161,42 @@ func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath st
 			return IndexReport{}, fmt.Errorf("assignment index report: assignment_scores %s: %w", scoresPath, err)
 		}
 		score := sc.Column(3)
-		// Band spellings of the scores table, converted once.
-		codes := map[string]uint8{}
 		for r := range su {
-			if slot := keys.lookup(su[r], se[r]); slot >= 0 {
+			if p := keys.Lookup(su[r], se[r]); p >= 0 {
 				b, _ := band(r)
-				c, ok := codes[b]
-				if !ok {
-					c = codeOf(b)
-					codes[strings.Clone(b)] = c
-				}
-				want[slot] = c
-				wantScored[slot] = score.IsValid(r)
+				want[p] = codeOf(b)
+				wantScored[p] = score.IsValid(r)
 			}
 		}
 	}
 	rep := IndexReport{Published: int64(len(us)), ByBand: map[string]int64{}}
 	seen := make([]bool, len(us))
-	// Band names as the store spells them -> lower case, each spelling
-	// converted once.
-	spelled := map[string]string{}
+	var byBand []int64 // entries per band code
 	err = each(func(usrID, entID, bandBytes []byte, scored bool) error {
-		band, ok := spelled[string(bandBytes)]
+		c, ok := bySpelling[string(bandBytes)]
 		if !ok {
-			band = strings.ToLower(string(bandBytes))
-			spelled[string(bandBytes)] = band
+			c = codeOf(string(bandBytes))
 		}
+		if int(c) >= len(byBand) {
+			byBand = append(byBand, make([]int64, int(c)+1-len(byBand))...)
+		}
+		byBand[c]++
 		rep.Entries++
-		rep.ByBand[band]++
 		if !scored {
 			rep.Unscored++
 		}
 		u, uok := users[string(usrID)]
 		e, eok := ents[string(entID)]
-		slot := -1
+		p := -1
 		if uok && eok {
-			slot = keys.lookup(u, e)
+			p = keys.Lookup(u, e)
 		}
 		switch {
-		case slot < 0 || seen[slot]:
+		case p < 0 || seen[p]:
 			rep.MissingInAssignments++
 		default:
-			seen[slot] = true
-			if want[slot] != codeOf(band) || wantScored[slot] != scored {
+			seen[p] = true
+			if want[p] != c || wantScored[p] != scored {
 				rep.Mismatched++
 			}
 		}
@@ -208,6 +204,11 @@ func ReconcileIndex(ctx context.Context, gen workspace.Generation, scoresPath st
 	})
 	if err != nil {
 		return IndexReport{}, fmt.Errorf("assignment index report: %w", err)
+	}
+	for c, n := range byBand {
+		if n > 0 {
+			rep.ByBand[names[c]] = n
+		}
 	}
 	for _, ok := range seen {
 		if !ok {
@@ -333,15 +334,7 @@ func int32Values(a arrow.Array) ([]int32, error) {
 	if !ok {
 		return nil, fmt.Errorf("type %s, want int32", a.DataType())
 	}
-	out := slices.Clone(c.Int32Values())
-	if c.NullN() > 0 {
-		for i := range out {
-			if c.IsNull(i) {
-				out[i] = -1
-			}
-		}
-	}
-	return out, nil
+	return slices.Clone(formats.DenseIDs(c)), nil
 }
 
 // scoresGeneration is the entity generation of the run that wrote the
@@ -352,45 +345,4 @@ func scoresGeneration(path string) string {
 		return ""
 	}
 	return m.Generation
-}
-
-// pairIndex finds the slot of a (user, entitlement) pair of numbers: the
-// pairs of each user are a range of slots, sorted by entitlement.
-type pairIndex struct {
-	start []int32
-	ent   []int32
-}
-
-// newPairIndex indexes the pairs (us[i], es[i]); nu is the number of users.
-// Slot numbers are positions in the sorted order, not input rows.
-func newPairIndex(us, es []int32, nu int) *pairIndex {
-	k := &pairIndex{start: make([]int32, nu+1), ent: make([]int32, len(us))}
-	for _, u := range us {
-		k.start[u+1]++
-	}
-	for u := 1; u <= nu; u++ {
-		k.start[u] += k.start[u-1]
-	}
-	next := append([]int32(nil), k.start[:nu]...)
-	for i, u := range us {
-		k.ent[next[u]] = es[i]
-		next[u]++
-	}
-	for u := 0; u < nu; u++ {
-		slices.Sort(k.ent[k.start[u]:k.start[u+1]])
-	}
-	return k
-}
-
-// lookup returns the slot of (u, e), or -1.
-func (k *pairIndex) lookup(u, e int32) int {
-	if u < 0 || e < 0 || int(u)+1 >= len(k.start) {
-		return -1
-	}
-	lo, hi := k.start[u], k.start[u+1]
-	i, ok := slices.BinarySearch(k.ent[lo:hi], e)
-	if !ok {
-		return -1
-	}
-	return int(lo) + i
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/autoid-oss/autoid/formats"
+	"github.com/autoid-oss/autoid/internal/pairindex"
 )
 
 // LoadOptions say what to load: a run's output tables and the current
@@ -303,7 +302,7 @@ type joinIndex struct {
 	cells map[string]cellFunc
 	keys  []func(int) string // the joined table's key columns
 	rows  map[string]int     // key -> row; built when first needed
-	dense *denseIndex        // nil: the tables carry no dense ids
+	dense *pairindex.Index   // nil: the tables carry no dense ids
 	// per record of the main table: its key and dense id columns
 	mainKeys  []func(int) string
 	mainDense [2]*array.Int32
@@ -357,73 +356,6 @@ func keyOf(keys []func(int) string, i int) string {
 	return b.String()
 }
 
-// denseIndex finds a joined row by two dense ids: the rows of each first
-// id are a range, sorted by the second.
-type denseIndex struct {
-	start       []int32 // first id -> its range in second and row
-	second, row []int32
-}
-
-func newDenseIndex(a, b *array.Int32) *denseIndex {
-	n := a.Len()
-	hi := int32(-1)
-	for i := 0; i < n; i++ {
-		if a.IsValid(i) && b.IsValid(i) {
-			hi = max(hi, a.Value(i))
-		}
-	}
-	d := &denseIndex{start: make([]int32, int(hi)+2)}
-	for i := 0; i < n; i++ {
-		if a.IsValid(i) && b.IsValid(i) && a.Value(i) >= 0 {
-			d.start[a.Value(i)+1]++
-		}
-	}
-	for k := 1; k < len(d.start); k++ {
-		d.start[k] += d.start[k-1]
-	}
-	m := d.start[len(d.start)-1]
-	d.second, d.row = make([]int32, m), make([]int32, m)
-	next := append([]int32(nil), d.start[:len(d.start)-1]...)
-	for i := 0; i < n; i++ {
-		if a.IsValid(i) && b.IsValid(i) && a.Value(i) >= 0 {
-			k := a.Value(i)
-			d.second[next[k]], d.row[next[k]] = b.Value(i), int32(i)
-			next[k]++
-		}
-	}
-	for k := 0; k+1 < len(d.start); k++ {
-		lo, hi := d.start[k], d.start[k+1]
-		sec, row := d.second[lo:hi], d.row[lo:hi]
-		if !slices.IsSorted(sec) {
-			sort.Sort(pairsBySecond{sec, row})
-		}
-	}
-	return d
-}
-
-type pairsBySecond struct{ sec, row []int32 }
-
-func (p pairsBySecond) Len() int           { return len(p.sec) }
-func (p pairsBySecond) Less(i, j int) bool { return p.sec[i] < p.sec[j] }
-func (p pairsBySecond) Swap(i, j int) {
-	p.sec[i], p.sec[j] = p.sec[j], p.sec[i]
-	p.row[i], p.row[j] = p.row[j], p.row[i]
-}
-
-// lookup returns the row with ids (a, b), or -1.
-func (d *denseIndex) lookup(a, b int32) int {
-	if a < 0 || int(a)+1 >= len(d.start) {
-		return -1
-	}
-	lo, hi := d.start[a], d.start[a+1]
-	sec := d.second[lo:hi]
-	k, ok := slices.BinarySearch(sec, b)
-	if !ok {
-		return -1
-	}
-	return int(d.row[int(lo)+k])
-}
-
 // match returns the joined row of main-table row i, or -1.
 func (ji *joinIndex) match(i int) int {
 	if ji.dense != nil && ji.mainDense[0] != nil {
@@ -431,7 +363,7 @@ func (ji *joinIndex) match(i int) int {
 		if a.IsNull(i) || b.IsNull(i) {
 			return -1 // no dense id: not a row of the joined table's kind
 		}
-		if r := ji.dense.lookup(a.Value(i), b.Value(i)); r >= 0 && ji.sameKey(i, r) {
+		if r := ji.dense.Lookup(a.Value(i), b.Value(i)); r >= 0 && ji.sameKey(i, r) {
 			return r
 		}
 	}
@@ -497,7 +429,7 @@ func (s *mapSource) start() error {
 		if len(j.dense) == 2 {
 			a, b := int32Column(rec, j.dense[0]), int32Column(rec, j.dense[1])
 			if a != nil && b != nil {
-				ji.dense = newDenseIndex(a, b)
+				ji.dense = pairindex.New(formats.DenseIDs(a), formats.DenseIDs(b))
 			}
 		}
 	}
