@@ -157,3 +157,11 @@ func DenseIDs(a *array.Int32) []int32 {
 	}
 	return out
 }
+
+// HasDictionary reports whether a dictionary array carries its dictionary:
+// a batch read as dictionary with no value at all (every row null, or list
+// elements of rows that hold none) may come without one.
+func HasDictionary(a *array.Dictionary) bool {
+	d, ok := a.Data().Dictionary().(*array.Data)
+	return ok && d != nil
+}

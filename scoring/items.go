@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/autoid-oss/autoid/formats"
 	"github.com/autoid-oss/autoid/mining"
 	"github.com/autoid-oss/autoid/model"
 )
@@ -84,7 +85,7 @@ func TextOf(a arrow.Array) (TextColumn, error) {
 			return s, s != ""
 		}, nil
 	case *array.Dictionary:
-		if d, ok := c.Data().Dictionary().(*array.Data); !ok || d == nil { // no value at all in this array
+		if !formats.HasDictionary(c) { // no value at all in this array
 			return func(int) (string, bool) { return "", false }, nil
 		}
 		dict, err := TextOf(c.Dictionary())

@@ -282,9 +282,11 @@ func keyNumbers(ctx context.Context, gen workspace.Generation, table, prefix str
 	if err != nil {
 		return nil, fmt.Errorf("%s %s_id: %w", table, prefix, err)
 	}
+	next := int32(0) // the number an unknown key gets
 	for r, k := range idx {
 		if s, ok := text(r); ok && k >= 0 {
 			m[s] = k
+			next = max(next, k+1)
 		}
 	}
 	asg, err := formats.ReadTable(ctx, gen.TablePath("assignments"), []string{prefix + "_idx"})
@@ -304,10 +306,6 @@ func keyNumbers(ctx context.Context, gen workspace.Generation, table, prefix str
 		return nil, err
 	}
 	defer ids.Release()
-	next := int32(0)
-	for _, k := range m {
-		next = max(next, k+1)
-	}
 	byText, err := scoring.TextOf(ids.Column(0))
 	if err != nil {
 		return nil, fmt.Errorf("assignments %s_id: %w", prefix, err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/autoid-oss/autoid/formats"
 )
 
 // kind is how a serving column is stored.
@@ -91,7 +93,7 @@ func cellOf(arr arrow.Array, k kind) (cellFunc, error) {
 // nullableText reads a text column, NULL as nil. The values of a
 // dictionary column are boxed once per dictionary entry, not per row.
 func nullableText(arr arrow.Array) (cellFunc, error) {
-	if d, ok := arr.(*array.Dictionary); ok && hasDictionary(d) {
+	if d, ok := arr.(*array.Dictionary); ok && formats.HasDictionary(d) {
 		s, err := textOf(d.Dictionary())
 		if err != nil {
 			return nil, err
@@ -131,7 +133,7 @@ func textOf(arr arrow.Array) (func(i int) string, error) {
 	case *array.StringView:
 		return a.Value, nil
 	case *array.Dictionary:
-		if !hasDictionary(a) {
+		if !formats.HasDictionary(a) {
 			// A batch read as dictionary with no value at all (every
 			// row null, or a list batch without elements).
 			if vt, ok := a.DataType().(*arrow.DictionaryType); !ok || !isText(vt.ValueType) {
@@ -236,11 +238,4 @@ func isText(t arrow.DataType) bool {
 		return true
 	}
 	return false
-}
-
-// hasDictionary reports whether a dictionary array carries its dictionary
-// (a batch with no value at all may come without one).
-func hasDictionary(a *array.Dictionary) bool {
-	d, ok := a.Data().Dictionary().(*array.Data)
-	return ok && d != nil
 }

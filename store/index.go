@@ -65,12 +65,10 @@ WHERE n.nspname = current_schema() AND c.relname = '` + assignmentKeyIndex + `' 
 		}
 	}
 	res := IndexResult{RunID: cur.RunID, Generation: cur.Generation}
-	var published int64
 	if err := queryEach(ctx, db.b, "assignment index", `SELECT COUNT(*) FROM assignment_index`, nil, func(r Rows) error { return r.Scan(&res.Entries) }); err != nil {
 		return IndexResult{}, err
 	}
-	published = cur.Rows["assignments"]
-	if res.Entries != published {
+	if published := cur.Rows["assignments"]; res.Entries != published {
 		return IndexResult{}, fmt.Errorf("assignment index: %d entries for the %d assignments the load of %s published", res.Entries, published, cur.RunID)
 	}
 	res.Seconds = time.Since(t0).Seconds()

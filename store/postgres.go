@@ -22,8 +22,8 @@ func OpenPostgres(ctx context.Context, dsn string) (Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadDSN, err)
 	}
-	// A load holds four connections at once (publish lock, copy, two
-	// index builds) and a server answers requests beside it.
+	// A load holds three connections at once (publish lock, copy, index
+	// build) and a server answers requests beside it.
 	if cfg.MaxConns < 8 && !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = 8
 	}

@@ -10,11 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// indexWorkers is how many staged tables a PostgreSQL load indexes at once.
-// One: on 2 cores the sorts are CPU-bound and a second worker measured no
-// faster on the large preset (103 s against 101 s for the load).
-const indexWorkers = 1
-
 // ServingTables are the tables a publication replaces, in load order.
 // Workflow tables and serving_runs are never touched by a load; views
 // (assignment_index) are re-created over the new tables by the swap.
@@ -167,18 +162,19 @@ func (db *DB) Publish(ctx context.Context, p Publication) (PublishResult, error)
 		// rows.
 		g, gctx := errgroup.WithContext(ctx)
 		staged := make(chan string, len(servingTables))
-		for range indexWorkers {
-			g.Go(func() error {
-				for name := range staged {
-					t0 := time.Now()
-					if err := d.indexStage(gctx, db.b, name); err != nil {
-						return fmt.Errorf("publish %s: index: %w", name, err)
-					}
-					db.log.Info("indexed", "table", name, "seconds", time.Since(t0).Seconds())
+		// One table at a time: the sorts are CPU-bound, and a second
+		// index worker measured no faster on 2 cores (large preset: load
+		// 103 s against 101 s).
+		g.Go(func() error {
+			for name := range staged {
+				t0 := time.Now()
+				if err := d.indexStage(gctx, db.b, name); err != nil {
+					return fmt.Errorf("publish %s: index: %w", name, err)
 				}
-				return nil
-			})
-		}
+				db.log.Info("indexed", "table", name, "seconds", time.Since(t0).Seconds())
+			}
+			return nil
+		})
 		g.Go(func() error {
 			defer close(staged)
 			for _, name := range servingTables {
