@@ -132,11 +132,36 @@ func writeSequential(w io.Writer, rec arrow.Record, codec compress.Compression) 
 // buffered row group, then writes it; the file is the same as pqarrow's
 // FileWriter makes, with the Arrow schema stored for readers.
 func writeParallel(w io.Writer, rec arrow.Record, codec compress.Compression) error {
-	schema := rec.Schema()
+	gw, err := newGroupWriter(w, rec.Schema(), codec)
+	if err != nil {
+		return err
+	}
+	for off := int64(0); off < rec.NumRows() || off == 0; off += rowGroupRows {
+		end := min(off+rowGroupRows, rec.NumRows())
+		if err := gw.writeGroup(rec, off, end); err != nil {
+			gw.pw.Close()
+			return err
+		}
+		if end >= rec.NumRows() {
+			break
+		}
+	}
+	return gw.pw.Close()
+}
+
+// groupWriter writes row groups of flat columns (or lists of a flat type),
+// encoding the columns of each group in parallel.
+type groupWriter struct {
+	schema *arrow.Schema
+	aprops pqarrow.ArrowWriterProperties
+	pw     *file.Writer
+}
+
+func newGroupWriter(w io.Writer, schema *arrow.Schema, codec compress.Compression) (*groupWriter, error) {
 	props, aprops := writerProps(schema, codec)
 	pqschema, err := pqarrow.ToParquet(schema, props, aprops)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var ipcSchema bytes.Buffer
 	iw := ipc.NewWriter(&ipcSchema, ipc.WithSchema(schema))
@@ -145,44 +170,116 @@ func writeParallel(w io.Writer, rec arrow.Record, codec compress.Compression) er
 	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(ipcSchema.Bytes()))
 	pw, err := file.NewParquetWriterWithError(w, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return &groupWriter{schema: schema, aprops: aprops, pw: pw}, nil
+}
+
+// writeGroup writes rows [off, end) of rec as one row group.
+func (g *groupWriter) writeGroup(rec arrow.Record, off, end int64) error {
 	ncol := int(rec.NumCols())
 	workers := min(runtime.GOMAXPROCS(0), ncol)
-	for off := int64(0); off < rec.NumRows() || off == 0; off += rowGroupRows {
-		end := min(off+rowGroupRows, rec.NumRows())
-		rgw := pw.AppendBufferedRowGroup()
-		next := make(chan int, ncol)
-		for i := 0; i < ncol; i++ {
-			next <- i
+	rgw := g.pw.AppendBufferedRowGroup()
+	next := make(chan int, ncol)
+	for i := 0; i < ncol; i++ {
+		next <- i
+	}
+	close(next)
+	errs := make([]error, ncol)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := pqarrow.NewArrowWriteContext(context.Background(), &g.aprops)
+			for i := range next {
+				errs[i] = writeColumn(ctx, rgw, i, rec.Column(i), g.schema.Field(i).Nullable, off, end)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return rgw.Close()
+}
+
+// ParquetWriter writes a Parquet file one row group at a time, for tables
+// too large to hold whole as one record: the caller can refill the same
+// buffers for each group. The file is the same as WriteParquet makes (same
+// codec and encodings, Arrow schema stored); the schema must be flat or
+// lists of a flat type. It is written atomically: nothing appears at the
+// path before Commit.
+type ParquetWriter struct {
+	path string
+	af   *AtomicFile
+	gw   *groupWriter
+	rows int64
+}
+
+// CreateParquet starts writing a Parquet file with the given schema.
+func CreateParquet(path string, schema *arrow.Schema) (*ParquetWriter, error) {
+	if !oneLeafEach(schema) {
+		return nil, fmt.Errorf("write %s: nested columns need WriteParquet", path)
+	}
+	af, err := CreateAtomic(path)
+	if err != nil {
+		return nil, err
+	}
+	gw, err := newGroupWriter(struct{ io.Writer }{af}, schema, compress.Codecs.Lz4Raw)
+	if err != nil {
+		af.Abort()
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &ParquetWriter{path: path, af: af, gw: gw}, nil
+}
+
+// WriteRowGroup writes rec (of the writer's schema) as one row group. The
+// record's memory is not referenced once it returns.
+func (w *ParquetWriter) WriteRowGroup(rec arrow.Record) error {
+	if !rec.Schema().Equal(w.gw.schema) {
+		return fmt.Errorf("write %s: row group schema differs from the file's", w.path)
+	}
+	if err := w.gw.writeGroup(rec, 0, rec.NumRows()); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	w.rows += rec.NumRows()
+	return nil
+}
+
+// Commit finishes the file and moves it into place. A file without any
+// row group gets one empty group, as WriteParquet writes an empty table.
+func (w *ParquetWriter) Commit() error {
+	if w.rows == 0 && w.gw.pw.NumRowGroups() == 0 {
+		cols := emptyColumns(w.gw.schema)
+		empty := array.NewRecord(w.gw.schema, cols, 0)
+		for _, c := range cols {
+			c.Release()
 		}
-		close(next)
-		errs := make([]error, ncol)
-		var wg sync.WaitGroup
-		for k := 0; k < workers; k++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx := pqarrow.NewArrowWriteContext(context.Background(), &aprops)
-				for i := range next {
-					errs[i] = writeColumn(ctx, rgw, i, rec.Column(i), schema.Field(i).Nullable, off, end)
-				}
-			}()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			pw.Close()
-			return err
-		}
-		if err := rgw.Close(); err != nil {
-			pw.Close()
-			return err
-		}
-		if end >= rec.NumRows() {
-			break
+		defer empty.Release()
+		if err := w.gw.writeGroup(empty, 0, 0); err != nil {
+			w.Abort()
+			return fmt.Errorf("write %s: %w", w.path, err)
 		}
 	}
-	return pw.Close()
+	if err := w.gw.pw.Close(); err != nil {
+		w.af.Abort()
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	return w.af.Commit()
+}
+
+// Abort discards the file; it is a no-op after Commit.
+func (w *ParquetWriter) Abort() {
+	w.af.Abort()
+}
+
+func emptyColumns(s *arrow.Schema) []arrow.Array {
+	cols := make([]arrow.Array, s.NumFields())
+	for i, f := range s.Fields() {
+		cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
+	}
+	return cols
 }
 
 func writeColumn(ctx context.Context, rgw file.BufferedRowGroupWriter, i int, col arrow.Array, nullable bool, off, end int64) error {

@@ -85,9 +85,17 @@ type assignTable struct {
 	fileNames []string
 	extraCols []string
 	extra     []formats.Column
+	// chunks hold the rows as read, until flatten joins them.
+	chunks   []*assignChunk
+	nChunked int
 }
 
-func (t *assignTable) rows() int { return len(t.u) }
+func (t *assignTable) rows() int {
+	if t.chunks != nil {
+		return t.nChunked
+	}
+	return len(t.u)
+}
 
 func (t *assignTable) fileIndex(name string) int32 {
 	for i, f := range t.fileNames {
@@ -222,32 +230,24 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 		b.Columns = nil // the text is no longer needed
 		return nil
 	}
-	// The ordered pass appends each chunk to the table while the workers
-	// parse on; the arrays are sized once from the first batch's rows per
-	// byte, so ten million rows do not go through repeated growth.
+	// The ordered pass interns the unknown keys of each chunk and keeps the
+	// chunk as it is: a full ingest writes straight from the chunks
+	// (writeSortedAssignments), the other paths join them once (flatten).
 	var fileSize int64
 	if src.ConnectionType == ConnCSV {
 		if st, err := os.Stat(strings.TrimPrefix(src.Entities[e.Name], "file://")); err == nil {
 			fileSize = st.Size()
 		}
 	}
-	var fileIdx int32 = -1
+	t.chunks = []*assignChunk{}
 	prog := newProgress(log, e.Name, fileSize)
 	err := readRows(ctx, src, e, add, transform, func(b *formats.RawBatch) error {
 		ch := b.Payload.(*assignChunk)
 		prog.add(b.Rows(), b.Bytes)
-		if fileIdx < 0 {
-			fileIdx = t.fileIndex(b.File)
+		if len(t.fileNames) == 0 {
+			t.fileIndex(b.File)
 			for _, i := range extraIdx {
 				t.extraCols = append(t.extraCols, out[i])
-				t.extra = append(t.extra, formats.NewColumn())
-			}
-			if b.Bytes > 0 && fileSize > 0 {
-				est := int(float64(fileSize)/float64(b.Bytes)*float64(len(ch.u))*1.05) + 1024
-				t.u = make([]int32, 0, est)
-				t.e = make([]int32, 0, est)
-				t.lastUsed = make([]int64, 0, est)
-				t.lines = make([]int64, 0, est)
 			}
 		}
 		rejects = append(rejects, b.Rejects...)
@@ -258,6 +258,36 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 		for _, x := range ch.unknownE {
 			ch.e[x.row] = ents.intern(x.key)
 		}
+		ch.rejects, ch.unknownU, ch.unknownE = nil, nil, nil
+		if len(ch.u) > 0 {
+			t.chunks = append(t.chunks, ch)
+			t.nChunked += len(ch.u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, rejects, nil
+}
+
+// flatten joins the chunks of a table read by readAssignments into its
+// row arrays.
+func (t *assignTable) flatten() {
+	if t.chunks == nil {
+		return
+	}
+	n := t.nChunked
+	t.u = make([]int32, 0, n)
+	t.e = make([]int32, 0, n)
+	t.lastUsed = make([]int64, 0, n)
+	t.lines = make([]int64, 0, n)
+	t.files = make([]int32, n) // one source file: index 0
+	t.extra = make([]formats.Column, len(t.extraCols))
+	for k := range t.extra {
+		t.extra[k] = formats.NewColumn()
+	}
+	for _, ch := range t.chunks {
 		t.u = append(t.u, ch.u...)
 		t.e = append(t.e, ch.e...)
 		t.lastUsed = append(t.lastUsed, ch.lastUsed...)
@@ -267,16 +297,8 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 				t.extra[k].Append(ch.extra[k].Value(r))
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
 	}
-	t.files = make([]int32, len(t.u))
-	for i := range t.files {
-		t.files[i] = max(fileIdx, 0)
-	}
-	return t, rejects, nil
+	t.chunks, t.nChunked = nil, 0
 }
 
 // assignmentsFromRecord re-reads stored assignments, resolving their keys
@@ -506,13 +528,7 @@ func buildAssignmentRecord(old, in *assignTable, refs []rowRef, users, ents *key
 	defer uDict.Release()
 	defer eDict.Release()
 	defer fDict.Release()
-	fields := []arrow.Field{
-		{Name: "usr_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
-		{Name: "ent_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
-		{Name: "usr_id", Type: formats.DictType()},
-		{Name: "ent_id", Type: formats.DictType()},
-		{Name: "last_used", Type: formats.TimestampType(), Nullable: true},
-	}
+	fields := assignmentFields()
 	arrs := []arrow.Array{
 		formats.Int32Array(u, func(i int) bool { return u[i] < nu }),
 		formats.Int32Array(e, func(i int) bool { return e[i] < ne }),
@@ -559,9 +575,7 @@ func buildAssignmentRecord(old, in *assignTable, refs []rowRef, users, ents *key
 			return nil
 		}))
 	}
-	fields = append(fields,
-		arrow.Field{Name: "src_file", Type: formats.DictType()},
-		arrow.Field{Name: "src_line", Type: arrow.PrimitiveTypes.Int64})
+	fields = append(fields, sourceFields()...)
 	arrs = append(arrs, formats.DictArray(files, fDict), formats.Int64Array(lines, 0, false))
 	rec := array.NewRecord(arrow.NewSchema(fields, nil), arrs, int64(n))
 	for _, a := range arrs {
@@ -616,4 +630,259 @@ func parseTimestamp(b []byte) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// assignGroupRows is the number of rows per row group of the assignments
+// table written from chunks (as formats.WriteParquet's).
+const assignGroupRows = 1 << 20
+
+// assignmentFields are the stored assignments' columns before the extra
+// text columns and the source columns.
+func assignmentFields() []arrow.Field {
+	return []arrow.Field{
+		{Name: "usr_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "ent_idx", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "usr_id", Type: formats.DictType()},
+		{Name: "ent_id", Type: formats.DictType()},
+		{Name: "last_used", Type: formats.TimestampType(), Nullable: true},
+	}
+}
+
+// sourceFields are the stored assignments' last two columns.
+func sourceFields() []arrow.Field {
+	return []arrow.Field{
+		{Name: "src_file", Type: formats.DictType()},
+		{Name: "src_line", Type: arrow.PrimitiveTypes.Int64},
+	}
+}
+
+// assignRun is a range of rows of one identity in a chunk.
+type assignRun struct {
+	chunk, start, n, u int32
+}
+
+// identityRuns groups the rows of a table read by readAssignments by
+// identity id without moving them: input grouped by identity (as exports
+// are) comes as one run of rows per identity, or two where a chunk ends.
+// It returns the runs ordered by identity (stable: input order within an
+// identity) and where each identity's runs start; ok is false when the
+// input has so many runs that sorting the rows (mergeAssignments) is the
+// better way.
+func identityRuns(t *assignTable, nUsers int) (order []assignRun, start []int32, ok bool) {
+	maxRuns := t.nChunked/8 + 1024
+	var runs []assignRun
+	for ci, ch := range t.chunks {
+		u := ch.u
+		for i := 0; i < len(u); {
+			j := i + 1
+			for j < len(u) && u[j] == u[i] {
+				j++
+			}
+			runs = append(runs, assignRun{int32(ci), int32(i), int32(j - i), u[i]})
+			if len(runs) > maxRuns {
+				return nil, nil, false
+			}
+			i = j
+		}
+	}
+	for _, r := range runs {
+		nUsers = max(nUsers, int(r.u)+1)
+	}
+	start = make([]int32, nUsers+1)
+	for _, r := range runs {
+		start[r.u+1]++
+	}
+	for i := 1; i <= nUsers; i++ {
+		start[i] += start[i-1]
+	}
+	order = make([]assignRun, len(runs))
+	pos := slices.Clone(start[:nUsers])
+	for _, r := range runs {
+		order[pos[r.u]] = r
+		pos[r.u]++
+	}
+	return order, start, true
+}
+
+// assignGroup is one row group's rows, in output order.
+type assignGroup struct {
+	u, e        []int32
+	last, lines []int64
+	n           int
+}
+
+func (g *assignGroup) grow(n int) {
+	if cap(g.u) < n {
+		g.u, g.e = make([]int32, n), make([]int32, n)
+		g.last, g.lines = make([]int64, n), make([]int64, n)
+	}
+	g.u, g.e, g.last, g.lines = g.u[:cap(g.u)], g.e[:cap(g.e)], g.last[:cap(g.last)], g.lines[:cap(g.lines)]
+}
+
+// emitGroups puts the rows in output order, (usr_id, ent_id) ids, into row
+// groups of about groupRows rows (an identity's rows are never split)
+// and hands each to write; free gives back groups whose rows are written.
+// Each identity's rows are sorted by entitlement on their own; of a
+// repeated key the first in the input wins, as in mergeAssignments, and the
+// others are rejected.
+func emitGroups(t *assignTable, order []assignRun, start []int32, groupRows int, free <-chan *assignGroup, write func(*assignGroup) bool) []formats.Reject {
+	var rejects []formats.Reject
+	type src struct{ chunk, row int32 }
+	var keys []uint64
+	var rows []src
+	g := <-free
+	g.n = 0
+	g.grow(groupRows)
+	for u := 0; u+1 < len(start); u++ {
+		rs := order[start[u]:start[u+1]]
+		if len(rs) == 0 {
+			continue
+		}
+		total := 0
+		for _, r := range rs {
+			total += int(r.n)
+		}
+		if g.n > 0 && g.n+total > len(g.u) {
+			if !write(g) {
+				return rejects
+			}
+			g = <-free
+			g.n = 0
+			g.grow(groupRows)
+		}
+		if total > len(g.u) {
+			g.grow(total)
+		}
+		// Order this identity's rows by (entitlement, input order).
+		keys, rows = keys[:0], rows[:0]
+		sorted := true
+		for _, r := range rs {
+			e := t.chunks[r.chunk].e
+			for i := r.start; i < r.start+r.n; i++ {
+				k := uint64(uint32(e[i]))<<32 | uint64(len(rows))
+				if len(keys) > 0 && k>>32 <= keys[len(keys)-1]>>32 {
+					sorted = false
+				}
+				keys = append(keys, k)
+				rows = append(rows, src{r.chunk, i})
+			}
+		}
+		if sorted {
+			for _, r := range rs {
+				ch := t.chunks[r.chunk]
+				from, to := int(r.start), int(r.start+r.n)
+				copy(g.u[g.n:], ch.u[from:to])
+				copy(g.e[g.n:], ch.e[from:to])
+				copy(g.last[g.n:], ch.lastUsed[from:to])
+				copy(g.lines[g.n:], ch.lines[from:to])
+				g.n += int(r.n)
+			}
+			continue
+		}
+		slices.Sort(keys)
+		var kept src
+		for k, key := range keys {
+			s := rows[uint32(key)]
+			ch := t.chunks[s.chunk]
+			if k > 0 && key>>32 == keys[k-1]>>32 {
+				rejects = append(rejects, formats.Reject{File: t.fileNames[0], Line: ch.lines[s.row],
+					Reason: fmt.Sprintf("duplicate assignment (first at line %d)", t.chunks[kept.chunk].lines[kept.row])})
+				continue
+			}
+			kept = s
+			g.u[g.n], g.e[g.n], g.last[g.n], g.lines[g.n] = ch.u[s.row], ch.e[s.row], ch.lastUsed[s.row], ch.lines[s.row]
+			g.n++
+		}
+	}
+	if g.n > 0 {
+		write(g)
+	}
+	return rejects
+}
+
+// writeSortedAssignments writes the rows of a table read by readAssignments
+// (one source file, no extra columns, nothing stored before) to path in
+// output order, row groups of about groupRows rows, from the chunks: the rows are
+// never joined into one table, two row group buffers are reused, and the
+// next group is ordered while the last one is encoded. ok is false
+// (nothing written) when the input is better sorted by mergeAssignments.
+// It returns the rows written and the duplicates' rejects.
+func writeSortedAssignments(path string, t *assignTable, users, ents *keyIndex, groupRows int) (rows int, rejects []formats.Reject, ok bool, err error) {
+	order, start, ok := identityRuns(t, int(users.nKnown()))
+	if !ok {
+		return 0, nil, false, nil
+	}
+	fields := append(assignmentFields(), sourceFields()...)
+	schema := arrow.NewSchema(fields, nil)
+	w, err := formats.CreateParquet(path, schema)
+	if err != nil {
+		return 0, nil, true, err
+	}
+	defer w.Abort()
+	nu, ne := users.nKnown(), ents.nKnown()
+	uDict, eDict := users.dictionary(), ents.dictionary()
+	fDict := formats.StringArray(1, func(int) []byte { return []byte(t.fileNames[0]) })
+	defer uDict.Release()
+	defer eDict.Release()
+	defer fDict.Release()
+	var files []int32 // all index 0
+
+	free := make(chan *assignGroup, 2)
+	free <- &assignGroup{}
+	free <- &assignGroup{}
+	full := make(chan *assignGroup)
+	stop := make(chan struct{})
+	done := make(chan []formats.Reject, 1)
+	go func() {
+		defer close(full)
+		done <- emitGroups(t, order, start, groupRows, free, func(g *assignGroup) bool {
+			select {
+			case full <- g:
+				return true
+			case <-stop:
+				return false
+			}
+		})
+	}()
+	for g := range full {
+		if err != nil {
+			free <- g // drain: the emitter may wait for a buffer
+			continue
+		}
+		n := g.n
+		if len(files) < n {
+			files = make([]int32, n)
+		}
+		gu, ge := g.u[:n], g.e[:n]
+		arrs := []arrow.Array{
+			formats.Int32Array(gu, func(i int) bool { return gu[i] < nu }),
+			formats.Int32Array(ge, func(i int) bool { return ge[i] < ne }),
+			formats.DictArray(gu, uDict),
+			formats.DictArray(ge, eDict),
+			formats.TimestampArray(g.last[:n], nullTime),
+			formats.DictArray(files[:n], fDict),
+			formats.Int64Array(g.lines[:n], 0, false),
+		}
+		rec := array.NewRecord(schema, arrs, int64(n))
+		for _, a := range arrs {
+			a.Release()
+		}
+		err = w.WriteRowGroup(rec)
+		rec.Release()
+		if err != nil {
+			close(stop)
+			free <- g
+			continue
+		}
+		rows += n
+		free <- g
+	}
+	rejects = <-done
+	if err != nil {
+		return 0, nil, true, err
+	}
+	if err := w.Commit(); err != nil {
+		return 0, nil, true, err
+	}
+	return rows, rejects, true, nil
 }

@@ -216,24 +216,46 @@ func Ingest(ctx context.Context, ws *workspace.Workspace, opts IngestOptions) (r
 			res.Read["assignments"] = int64(in.rows()) + int64(len(rejects))
 		}
 		t1 := time.Now()
-		refs, mrej := mergeAssignments(old, in, syncA, int(users.nKnown()))
-		rejects = append(rejects, mrej...)
-		t2 := time.Now()
-		rec := buildAssignmentRecord(old, in, refs, users, ents)
-		t3 := time.Now()
-		err = formats.WriteParquet(gen.TablePath("assignments"), rec)
-		rec.Release()
-		log.Debug("assignments phases", "read", t1.Sub(t0).Seconds(), "merge", t2.Sub(t1).Seconds(),
-			"build", t3.Sub(t2).Seconds(), "write", time.Since(t3).Seconds())
-		if err != nil {
-			return nil, err
+		written := false
+		var nRows int
+		if old == nil && in != nil && in.rows() > 0 && len(in.fileNames) == 1 && len(in.extraCols) == 0 &&
+			(syncA == SyncFull || syncA == SyncIncremental) {
+			// Nothing stored to merge with: write the rows in order
+			// straight from the chunks they were read into.
+			var mrej []formats.Reject
+			nRows, mrej, written, err = writeSortedAssignments(gen.TablePath("assignments"), in, users, ents, assignGroupRows)
+			if err != nil {
+				return nil, err
+			}
+			rejects = append(rejects, mrej...)
+			if written {
+				log.Debug("assignments phases", "read", t1.Sub(t0).Seconds(), "write", time.Since(t1).Seconds())
+			}
+		}
+		if !written {
+			if in != nil {
+				in.flatten()
+			}
+			refs, mrej := mergeAssignments(old, in, syncA, int(users.nKnown()))
+			rejects = append(rejects, mrej...)
+			t2 := time.Now()
+			rec := buildAssignmentRecord(old, in, refs, users, ents)
+			t3 := time.Now()
+			err = formats.WriteParquet(gen.TablePath("assignments"), rec)
+			rec.Release()
+			log.Debug("assignments phases", "read", t1.Sub(t0).Seconds(), "merge", t2.Sub(t1).Seconds(),
+				"build", t3.Sub(t2).Seconds(), "write", time.Since(t3).Seconds())
+			if err != nil {
+				return nil, err
+			}
+			nRows = len(refs)
 		}
 		if in != nil {
 			res.Rejects["assignments"] = int64(len(rejects))
 		}
-		res.Rows["assignments"] = int64(len(refs))
+		res.Rows["assignments"] = int64(nRows)
 		allRejects = appendRejects(allRejects, "assignments", rejects)
-		log.Info("ingested", "entity", "assignments", "rows", len(refs), "rejects", len(rejects), "seconds", time.Since(t0).Seconds())
+		log.Info("ingested", "entity", "assignments", "rows", nRows, "rejects", len(rejects), "seconds", time.Since(t0).Seconds())
 	} else if hasOldAssign {
 		if err := workspace.CarryOver(cur, gen, "assignments"); err != nil {
 			return nil, err

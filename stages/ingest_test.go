@@ -3,6 +3,8 @@ package stages
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -430,4 +432,167 @@ func FuzzIngestCSV(f *testing.F) {
 			t.Fatalf("rows %d + rejects %d != read %d", res.Rows["identities"], res.Rejects["identities"], res.Read["identities"])
 		}
 	})
+}
+
+// TestSortedAssignmentsMatchMerge checks that assignments written straight
+// from the read chunks (writeSortedAssignments) are the table and rejects
+// that mergeAssignments and buildAssignmentRecord make: identities grouped
+// but with entitlements out of order, an identity's rows in two places,
+// duplicates, unknown identities and entitlements, and chunk boundaries.
+func TestSortedAssignmentsMatchMerge(t *testing.T) {
+	const nUsers, nEnts = 3000, 60
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids, ents strings.Builder
+	ids.WriteString("usr_id,usr_name\n")
+	for u := 0; u < nUsers; u++ {
+		fmt.Fprintf(&ids, "user%05d,U\n", (u*7919)%nUsers)
+	}
+	ents.WriteString("ent_id,ent_name,app_id\n")
+	for e := 0; e < nEnts; e++ {
+		fmt.Fprintf(&ents, "ent%03d,E,A1\n", (e*37)%nEnts)
+	}
+	row := func(b *strings.Builder, u, e int) {
+		us, es := fmt.Sprintf("user%05d", u), fmt.Sprintf("ent%03d", e)
+		if u >= nUsers {
+			us = fmt.Sprintf("ghost%d", u)
+		}
+		if e >= nEnts {
+			es = fmt.Sprintf("gone%d", e)
+		}
+		fmt.Fprintf(b, "%s,%s,2024-01-%02dT00:00:00Z\n", us, es, 1+rng.IntN(28))
+	}
+	grouped := func() string {
+		var b strings.Builder
+		b.WriteString("usr_id,ent_id,last_used\n")
+		var later [][2]int
+		for k := 0; k < nUsers+20; k++ {
+			u := (k * 1237) % (nUsers + 20)
+			for range 60 + rng.IntN(60) {
+				e := rng.IntN(nEnts + 3)
+				if rng.IntN(10) == 0 {
+					later = append(later, [2]int{u, e}) // the identity again, further down
+					continue
+				}
+				row(&b, u, e)
+			}
+		}
+		for _, x := range later {
+			row(&b, x[0], x[1])
+		}
+		return b.String()
+	}
+	shuffled := func() string {
+		var b strings.Builder
+		b.WriteString("usr_id,ent_id,last_used\n")
+		for range 100000 {
+			row(&b, rng.IntN(nUsers+20), rng.IntN(nEnts+3))
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name   string
+		csv    string
+		direct bool // written from the chunks, not through mergeAssignments
+	}{{"grouped", grouped(), true}, {"shuffled", shuffled(), false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.direct && len(tc.csv) < 5<<20 {
+				t.Fatalf("input of %d bytes is one chunk", len(tc.csv))
+			}
+			dir := writeDir(t, map[string]string{"identities.csv": ids.String(), "entitlements.csv": ents.String(), "assignments.csv": tc.csv})
+			src, err := DirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			// The keys in byte order, as the ingest of those files gives them.
+			uKeys, eKeys := formats.NewColumn(), formats.NewColumn()
+			for u := 0; u < nUsers; u++ {
+				uKeys.Append(fmt.Appendf(nil, "user%05d", u))
+			}
+			for e := 0; e < nEnts; e++ {
+				eKeys.Append(fmt.Appendf(nil, "ent%03d", e))
+			}
+
+			// Through mergeAssignments.
+			users, entsIdx := newKeyIndex(&uKeys), newKeyIndex(&eKeys)
+			in, _, err := readAssignments(ctx, src, nil, users, entsIdx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.flatten()
+			refs, wantRej := mergeAssignments(nil, in, SyncFull, int(users.nKnown()))
+			rec := buildAssignmentRecord(nil, in, refs, users, entsIdx)
+			wantPath := filepath.Join(t.TempDir(), "want.parquet")
+			if err := formats.WriteParquet(wantPath, rec); err != nil {
+				t.Fatal(err)
+			}
+			rec.Release()
+
+			// From the chunks.
+			users, entsIdx = newKeyIndex(&uKeys), newKeyIndex(&eKeys)
+			in, _, err = readAssignments(ctx, src, nil, users, entsIdx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotPath := filepath.Join(t.TempDir(), "got.parquet")
+			n, gotRej, ok, err := writeSortedAssignments(gotPath, in, users, entsIdx, 50000) // several row groups
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.direct {
+				t.Fatalf("written from chunks %v, want %v", ok, tc.direct)
+			}
+			if !ok {
+				return
+			}
+			if n != len(refs) {
+				t.Errorf("%d rows, want %d", n, len(refs))
+			}
+			if len(wantRej) == 0 {
+				t.Fatal("no duplicates in the input")
+			}
+			key := func(rs []formats.Reject) []string {
+				var out []string
+				for _, r := range rs {
+					out = append(out, fmt.Sprintf("%s:%d:%s:%s", r.File, r.Line, r.Column, r.Reason))
+				}
+				sort.Strings(out)
+				return out
+			}
+			if !reflect.DeepEqual(key(gotRej), key(wantRej)) {
+				t.Errorf("rejects differ: %d, want %d", len(gotRej), len(wantRej))
+			}
+			want, err := formats.ReadTable(ctx, wantPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer want.Release()
+			for _, read := range []func(context.Context, string, []string) (arrow.Record, error){formats.ReadTable, formats.ReadTableDict} {
+				got, err := read(ctx, gotPath, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for c := 0; c < int(want.NumCols()); c++ {
+					for r := 0; r < int(want.NumRows()); r++ {
+						if w, g := textValueOf(want.Column(c), r), textValueOf(got.Column(c), r); w != g {
+							t.Fatalf("column %s row %d: %q, want %q", want.Schema().Field(c).Name, r, g, w)
+						}
+					}
+				}
+				got.Release()
+			}
+		})
+	}
+}
+
+// textValueOf renders one value of any column for comparison.
+func textValueOf(a arrow.Array, r int) string {
+	if a.IsNull(r) {
+		return "<null>"
+	}
+	switch a.(type) {
+	case *array.String, *array.Dictionary:
+		return string(textOf(a, r))
+	}
+	return a.ValueStr(r)
 }
