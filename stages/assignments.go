@@ -820,12 +820,12 @@ func writeSortedAssignments(path string, t *assignTable, users, ents *keyIndex, 
 	}
 	defer w.Abort()
 	nu, ne := users.nKnown(), ents.nKnown()
-	uDict, eDict := users.dictionary(), ents.dictionary()
+	eDict := ents.dictionary()
 	fDict := formats.StringArray(1, func(int) []byte { return []byte(t.fileNames[0]) })
-	defer uDict.Release()
 	defer eDict.Release()
 	defer fDict.Release()
 	var files []int32 // all index 0
+	var ui []int32    // usr_id dictionary indices of a group
 
 	free := make(chan *assignGroup, 2)
 	free <- &assignGroup{}
@@ -854,10 +854,23 @@ func writeSortedAssignments(path string, t *assignTable, users, ents *keyIndex, 
 			files = make([]int32, n)
 		}
 		gu, ge := g.u[:n], g.e[:n]
+		// The group's identities are a range of ids: its usr_id dictionary
+		// is that range of keys, so that each key is hashed into a
+		// dictionary page once in the file, not once per row group.
+		lo, hi := int64(gu[0]), int64(gu[n-1])+1
+		if cap(ui) < n {
+			ui = make([]int32, n)
+		}
+		ui = ui[:n]
+		for i, u := range gu {
+			ui[i] = u - int32(lo)
+		}
+		// (A fresh array: arrow-go's dictionary encoder misreads a sliced one.)
+		groupDict := formats.StringArray(int(hi-lo), func(i int) []byte { return users.value(int32(lo) + int32(i)) })
 		arrs := []arrow.Array{
 			formats.Int32Array(gu, func(i int) bool { return gu[i] < nu }),
 			formats.Int32Array(ge, func(i int) bool { return ge[i] < ne }),
-			formats.DictArray(gu, uDict),
+			formats.DictArray(ui, groupDict),
 			formats.DictArray(ge, eDict),
 			formats.TimestampArray(g.last[:n], nullTime),
 			formats.DictArray(files[:n], fDict),
@@ -867,6 +880,7 @@ func writeSortedAssignments(path string, t *assignTable, users, ents *keyIndex, 
 		for _, a := range arrs {
 			a.Release()
 		}
+		groupDict.Release()
 		err = w.WriteRowGroup(rec)
 		rec.Release()
 		if err != nil {
