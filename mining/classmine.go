@@ -264,6 +264,10 @@ func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 	// One pass over the holders: the class count and the holder bitset
 	// (bit x: holders[x]) of every item met, in slots by first meeting.
 	words := (len(holders) + 63) / 64
+	outside := int32(g.db.NumTransactions() - len(holders)) // transactions outside the class
+	if comp {
+		outside = int32(len(holders))
+	}
 	cnt1, slot := cw.cnt1, cw.slot
 	touched := cw.touched[:0]
 	bs := cw.bits[:0]
@@ -396,11 +400,16 @@ func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 			u := min(ca, v1[b])
 			ex := u >= ix.pNeed[j]
 			if ex {
-				u = count(ix.pID[j], andCount(ra, row(ib)))
-				if u >= sE {
+				sub := [2]int32{ix.single[a], ix.single[b]}
+				subFu := [2]int32{ca, v1[b]}
+				if lo, hi := cw.pairBounds(ix.pID[j], u, sub, subFu, outside); lo >= ix.pNeed[j] && cw.surelyStemmed(ix.pID[j], lo, hi, sub[:], subFu[:]) {
+					// A rule for sure, and redundant whatever its exact
+					// frequnion: counted when a triple needs it.
 					cand++
-					sub := [2]int32{ix.single[a], ix.single[b]}
-					subFu := [2]int32{ca, v1[b]}
+					cw.unstemmed++
+					u, ex = hi, false
+				} else if u = count(ix.pID[j], andCount(ra, row(ib))); u >= sE {
+					cand++
 					cw.acceptSub(ix.pID[j], u, sub[:], subFu[:])
 				}
 			}
@@ -450,20 +459,82 @@ func (cw *classWorker) levelwise(holders []int32, comp bool) (int64, bool) {
 			if min(exactPair(ia, ic), exactPair(ib, ic)) < need {
 				continue
 			}
+			a, b, c3 := fitems[ia], fitems[ib], fitems[ic]
+			sub := [6]int32{ix.single[a], ix.single[b], ix.single[c3], pid[ia*k+ib], pid[ia*k+ic], pid[ib*k+ic]}
+			subFu := [6]int32{v1[a], v1[b], v1[c3], pv[ia*k+ib], pv[ia*k+ic], pv[ib*k+ic]}
+			lo, hi := cw.tripleBounds(ix.tID[t], sub, subFu)
+			if hi < need {
+				continue
+			}
+			if lo >= need && cw.surelyStemmed(ix.tID[t], lo, hi, sub[:], subFu[:]) {
+				cand++
+				cw.unstemmed++
+				continue
+			}
 			if !haveAB {
 				andInto(ab, row(ia), row(ib))
 				haveAB = true
 			}
 			if c := count(ix.tID[t], andCount(ab, row(ic))); c >= sE {
 				cand++
-				a, b, c3 := fitems[ia], fitems[ib], fitems[ic]
-				sub := [6]int32{ix.single[a], ix.single[b], ix.single[c3], pid[ia*k+ib], pid[ia*k+ic], pid[ib*k+ic]}
-				subFu := [6]int32{v1[a], v1[b], v1[c3], pv[ia*k+ib], pv[ia*k+ic], pv[ib*k+ic]}
 				cw.acceptSub(ix.tID[t], c, sub[:], subFu[:])
 			}
 		}
 	}
 	return cand, true
+}
+
+// Bounds of a frequnion from the exact frequnions of the antecedent's
+// subsets, with out(X) = freq(X) − frequnion(X) the transactions outside
+// the class holding X. Upper: frequnion is anti-monotone, and the outside
+// transactions holding AB are those holding both A and B, so out(AB) ≥
+// out(A) + out(B) − out(∅) (inclusion and exclusion). Lower: out is
+// anti-monotone too, so out(AB) ≤ min(out(A), out(B)); and frequnion(AB) ≥
+// frequnion(A) + frequnion(B) − frequnion(∅) by the same argument within
+// the class.
+
+// pairBounds bounds the frequnion of pair id, whose items are the
+// antecedents sub with exact frequnions subFu and upper bound
+// min(subFu); outside is the number of transactions outside the class.
+func (cw *classWorker) pairBounds(id, upper int32, sub, subFu [2]int32, outside int32) (lo, hi int32) {
+	f := cw.g.anteFreq
+	oa, ob := f[sub[0]]-subFu[0], f[sub[1]]-subFu[1]
+	return f[id] - min(oa, ob), min(upper, f[id]-max(0, oa+ob-outside))
+}
+
+// tripleBounds bounds the frequnion of triple id {a, b, c}; sub and subFu
+// are its subsets with exact frequnions: a, b, c, ab, ac, bc.
+func (cw *classWorker) tripleBounds(id int32, sub, subFu [6]int32) (lo, hi int32) {
+	f := cw.g.anteFreq
+	var out [6]int32
+	for i, p := range sub {
+		out[i] = f[p] - subFu[i]
+	}
+	// ab ∩ ac around a, ab ∩ bc around b, ac ∩ bc around c.
+	loOut := max(0, out[3]+out[4]-out[0], out[3]+out[5]-out[1], out[4]+out[5]-out[2])
+	hi = min(subFu[3], subFu[4], subFu[5], f[id]-loOut)
+	lo = max(f[id]-min(out[3], out[4], out[5]),
+		subFu[3]+subFu[4]-subFu[0], subFu[3]+subFu[5]-subFu[1], subFu[4]+subFu[5]-subFu[2])
+	return lo, hi
+}
+
+// surelyStemmed reports whether, with stemming on, the rule of antecedent
+// id is redundant for every frequnion in [lo, hi]: some subset rule (subs,
+// exact frequnions subFu) is within StemDelta of both ends (the
+// frequnions within StemDelta of one rule form an interval).
+func (cw *classWorker) surelyStemmed(id, lo, hi int32, subs, subFu []int32) bool {
+	g := cw.g
+	if !g.opt.Stem || lo > hi {
+		return false
+	}
+	f := int64(g.anteFreq[id])
+	for i, p := range subs {
+		if g.isRule(p, subFu[i]) && g.opt.StemDelta.WithinDelta(int64(lo), f, int64(subFu[i]), int64(g.anteFreq[p])) &&
+			g.opt.StemDelta.WithinDelta(int64(hi), f, int64(subFu[i]), int64(g.anteFreq[p])) {
+			return true
+		}
+	}
+	return false
 }
 
 // growZero appends n zero words to bs.

@@ -253,14 +253,18 @@ func TestRuleJobsDeterministic(t *testing.T) {
 }
 
 // BenchmarkShowcaseRuleJobs times train, predict-as-is and recommend on
-// the showcase sample, tables written.
+// the showcase sample, tables written (to the folder AUTOID_BENCH_OUT
+// names, when set).
 func BenchmarkShowcaseRuleJobs(b *testing.B) {
 	ws := showcaseWorkspace(b)
 	gen, err := ws.Current()
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
+	dir := os.Getenv("AUTOID_BENCH_OUT")
+	if dir == "" {
+		dir = b.TempDir()
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		runRuleJobs(b, gen, showcaseConfig(), dir)
@@ -271,14 +275,18 @@ func BenchmarkShowcaseRuleJobs(b *testing.B) {
 // the large synthetic company: AUTOID_BENCH_WORKSPACE names the workspace
 // (skipped when unset), AUTOID_BENCH_PARAMS sets parameters (NAME=VALUE
 // separated by ';'), AUTOID_BENCH_JOBS the jobs (comma-separated; default
-// train). Tables are written to a temporary folder.
+// train). Tables are written to a temporary folder, or to the folder
+// AUTOID_BENCH_OUT names (to compare the tables of two builds).
 func BenchmarkRuleJobsWorkspace(b *testing.B) {
 	_, gen, cfg := benchWorkspace(b)
 	jobs := "train"
 	if j := os.Getenv("AUTOID_BENCH_JOBS"); j != "" {
 		jobs = j
 	}
-	dir := b.TempDir()
+	dir := os.Getenv("AUTOID_BENCH_OUT")
+	if dir == "" {
+		dir = b.TempDir()
+	}
 	ctx := context.Background()
 	rulesPath := filepath.Join(dir, "rules.parquet")
 	write := func(name string, rec arrow.Record) {
