@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -29,13 +30,22 @@ import (
 // engine.yaml), over HTTP on the loopback; it prints p50, p99 and max
 // latency, throughput and errors per endpoint, and fails when an endpoint
 // misses its target (lookups and paging p99 < 50 ms, filtered aggregates
-// p99 < 500 ms) or answers an error. It skips without AUTOID_LOAD_DSN.
+// p99 < 500 ms) or answers an error. AUTOID_LOAD_ONLY, a regular
+// expression, keeps the endpoints whose name it matches. With
+// AUTOID_LOAD_DUMP set to a directory, it instead writes the answers to
+// the same 20 requests per endpoint there (NN-MM.json: endpoint, request),
+// to compare two builds. It skips without
+// AUTOID_LOAD_DSN.
 func TestViewsLoad(t *testing.T) {
 	dsn := os.Getenv("AUTOID_LOAD_DSN")
 	if dsn == "" {
 		t.Skip("AUTOID_LOAD_DSN is not set: no load benchmark")
 	}
 	clients := envInt("AUTOID_LOAD_CLIENTS", 50)
+	only, err := regexp.Compile(os.Getenv("AUTOID_LOAD_ONLY"))
+	if err != nil {
+		t.Fatalf("AUTOID_LOAD_ONLY: %v", err)
+	}
 	seconds := envInt("AUTOID_LOAD_SECONDS", 10)
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn, os.Getenv("AUTOID_LOAD_WORKSPACE"), nil)
@@ -162,8 +172,44 @@ func TestViewsLoad(t *testing.T) {
 			return "GET", "/api/filters/app?id=" + url.QueryEscape(pick(r, s.apps)), nil
 		}},
 	}
+	if dir := os.Getenv("AUTOID_LOAD_DUMP"); dir != "" {
+		for k, ep := range eps {
+			if !only.MatchString(ep.name) {
+				continue
+			}
+			r := rand.New(rand.NewPCG(uint64(k), 11))
+			for i := 0; i < 20; i++ {
+				method, path, body := ep.req(r)
+				var rd io.Reader
+				if body != nil {
+					b, _ := json.Marshal(body)
+					rd = bytes.NewReader(b)
+				}
+				req, _ := http.NewRequest(method, hs.URL+path, rd)
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				text, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				text = append([]byte(fmt.Sprintf("%s %s %d\n", method, path, resp.StatusCode)), text...)
+				if err := os.WriteFile(fmt.Sprintf("%s/%02d-%02d.json", dir, k, i), text, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return
+	}
 	fmt.Printf("| endpoint | kind | requests | req/s | p50 ms | p99 ms | max ms | errors | target |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, ep := range eps {
+		if !only.MatchString(ep.name) {
+			continue
+		}
 		var mu sync.Mutex
 		var lat []time.Duration
 		errs := 0
