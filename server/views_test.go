@@ -863,3 +863,31 @@ func sameOnPostgres(t *testing.T, lite *testServer) {
 		}
 	}
 }
+
+// TestRolesExportJSON: the export's hand-made encoding is json.Marshal's.
+func TestRolesExportJSON(t *testing.T) {
+	n := int64(3)
+	when := "2026-01-02T03:04:05.000Z"
+	for _, out := range []rolesExportJSON{
+		{Roles: []exportedRoleJSON{}},
+		{Roles: []exportedRoleJSON{
+			{TempRoleName: "Role <a&b>", NormalizedRoleName: "role <a&b>", MemberCount: &n, EntitlementCount: 2, RoleID: "r1", Status: "active",
+				Entitlements: []string{"e1", "e\"2"}, EntitlementsMetadata: []json.RawMessage{json.RawMessage(`{"ent_id":"e1"}`), json.RawMessage(`{"ent_id":"e\"2"}`)},
+				Justifications: []string{}, RoleMetadata: &roleMetadata{RoleName: "n", RoleOwnerID: "o"},
+				Users: []json.RawMessage{json.RawMessage(`{"usr_id":"u1","usr_display_name":null,"attributes":[]}`)}, DatasinkStatus: "nack", LastUpdated: &when},
+			{TempRoleName: "Role r2", RoleID: "r2", CustomRole: true, EntitlementsMetadata: []json.RawMessage{}, Users: []json.RawMessage{}},
+		}},
+	} {
+		got, err := out.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}

@@ -191,6 +191,62 @@ JOIN identities i ON i.usr_id = m.usr_id WHERE m.role_id = $1 ORDER BY m.usr_id 
 	return out, err
 }
 
+// RoleMemberIDs returns, per mined role among roleIDs, the ids of its
+// first limit members (usr_id order) that are published identities: the
+// members RoleMembers lists, in one statement for all the roles.
+func (db *DB) RoleMemberIDs(ctx context.Context, roleIDs []string, limit int) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(roleIDs) == 0 {
+		return out, nil
+	}
+	return out, inChunks(roleIDs, func(part []string) error {
+		return db.roleMemberIDs(ctx, part, limit, out)
+	})
+}
+
+func (db *DB) roleMemberIDs(ctx context.Context, roleIDs []string, limit int, out map[string][]string) error {
+	scan := func(r Rows) error {
+		var role, usr string
+		if err := r.Scan(&role, &usr); err != nil {
+			return err
+		}
+		out[role] = append(out[role], usr)
+		return nil
+	}
+	// Each role's first members come from its (role_id, usr_id) index,
+	// which stops after limit: roles have thousands of members. PostgreSQL
+	// does it for all the roles in one statement (a lateral subquery with
+	// its own limit); the embedded store, without LATERAL, per role.
+	if db.b.Dialect() == Postgres {
+		b := &sqlb{}
+		text := `SELECT r.role_id, m.usr_id FROM roles r CROSS JOIN LATERAL (
+    SELECT m.usr_id FROM role_members m JOIN identities i ON i.usr_id = m.usr_id
+    WHERE m.role_id = r.role_id ORDER BY m.usr_id LIMIT ` + b.arg(int64(pageSize(limit))) + `
+) m WHERE r.role_id IN (` + b.list(roleIDs) + `) ORDER BY r.role_id, m.usr_id`
+		return queryEach(ctx, db.b, "role members", text, b.args, scan)
+	}
+	for _, id := range roleIDs {
+		err := queryEach(ctx, db.b, "role members", `SELECT m.role_id, m.usr_id FROM role_members m
+JOIN identities i ON i.usr_id = m.usr_id WHERE m.role_id = $1 ORDER BY m.usr_id LIMIT $2`, []any{id, int64(pageSize(limit))}, scan)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inChunks calls fn on consecutive parts of ids small enough for one
+// statement's parameters.
+func inChunks(ids []string, fn func(part []string) error) error {
+	const chunk = 1000
+	for lo := 0; lo < len(ids); lo += chunk {
+		if err := fn(ids[lo:min(lo+chunk, len(ids))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AppInfo is a published application.
 type AppInfo struct {
 	AppID                            string
@@ -203,13 +259,14 @@ func (db *DB) EntitlementsByID(ctx context.Context, ids []string) (map[string]En
 	if len(ids) == 0 {
 		return out, nil
 	}
-	b := &sqlb{}
-	err := queryEach(ctx, db.b, "entitlements", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE e.ent_id IN (`+b.list(ids)+`)`, b.args, func(r Rows) error {
-		e, err := scanEntRef(r)
-		out[e.EntID] = e
-		return err
+	return out, inChunks(ids, func(ids []string) error {
+		b := &sqlb{}
+		return queryEach(ctx, db.b, "entitlements", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE e.ent_id IN (`+b.list(ids)+`)`, b.args, func(r Rows) error {
+			e, err := scanEntRef(r)
+			out[e.EntID] = e
+			return err
+		})
 	})
-	return out, err
 }
 
 // ApplicationsByID returns the published applications among ids.
@@ -218,19 +275,20 @@ func (db *DB) ApplicationsByID(ctx context.Context, ids []string) (map[string]Ap
 	if len(ids) == 0 {
 		return out, nil
 	}
-	b := &sqlb{}
-	err := queryEach(ctx, db.b, "applications", `SELECT app_id, app_name, app_owner_id, app_criticality, app_risk_level FROM applications WHERE app_id IN (`+b.list(ids)+`)`,
-		b.args, func(r Rows) error {
-			var a AppInfo
-			var n, o, c, k sql.NullString
-			if err := r.Scan(&a.AppID, &n, &o, &c, &k); err != nil {
-				return err
-			}
-			a.Name, a.OwnerID, a.Criticality, a.Risk = ns(n), ns(o), ns(c), ns(k)
-			out[a.AppID] = a
-			return nil
-		})
-	return out, err
+	return out, inChunks(ids, func(ids []string) error {
+		b := &sqlb{}
+		return queryEach(ctx, db.b, "applications", `SELECT app_id, app_name, app_owner_id, app_criticality, app_risk_level FROM applications WHERE app_id IN (`+b.list(ids)+`)`,
+			b.args, func(r Rows) error {
+				var a AppInfo
+				var n, o, c, k sql.NullString
+				if err := r.Scan(&a.AppID, &n, &o, &c, &k); err != nil {
+					return err
+				}
+				a.Name, a.OwnerID, a.Criticality, a.Risk = ns(n), ns(o), ns(c), ns(k)
+				out[a.AppID] = a
+				return nil
+			})
+	})
 }
 
 // IdentitiesByID returns the published identities among ids.
@@ -239,12 +297,13 @@ func (db *DB) IdentitiesByID(ctx context.Context, ids []string) (map[string]Iden
 	if len(ids) == 0 {
 		return out, nil
 	}
-	b := &sqlb{}
-	err := queryEach(ctx, db.b, "identities", `SELECT `+identityCols+` FROM identities i WHERE i.usr_id IN (`+b.list(ids)+`)`,
-		b.args, func(r Rows) error {
-			id, err := scanIdentity(r)
-			out[id.UsrID] = id
-			return err
-		})
-	return out, err
+	return out, inChunks(ids, func(ids []string) error {
+		b := &sqlb{}
+		return queryEach(ctx, db.b, "identities", `SELECT `+identityCols+` FROM identities i WHERE i.usr_id IN (`+b.list(ids)+`)`,
+			b.args, func(r Rows) error {
+				id, err := scanIdentity(r)
+				out[id.UsrID] = id
+				return err
+			})
+	})
 }

@@ -395,21 +395,68 @@ func (db *DB) ruleAssignees(ctx context.Context, rules []RuleView) error {
 	if len(ents) == 0 {
 		return nil
 	}
+	// The holders' names are read for the assignees listed only (a wide
+	// entitlement's rules justify thousands of assignments each).
 	b := &sqlb{}
-	return queryEach(ctx, db.b, "rule assignees", `SELECT a.ent_id, a.justification, a.usr_id, i.usr_name FROM assignments a
-LEFT JOIN identities i ON i.usr_id = a.usr_id
+	err := queryEach(ctx, db.b, "rule assignees", `SELECT a.ent_id, a.justification, a.usr_id FROM assignments a
 WHERE a.ent_id IN (`+b.list(ents)+`) AND a.justification IN (`+b.list(justs)+`) ORDER BY a.ent_id, a.usr_id`, b.args, func(r Rows) error {
 		var ent, just string
 		var u UserRef
-		var name sql.NullString
-		if err := r.Scan(&ent, &just, &u.ID, &name); err != nil {
+		if err := r.Scan(&ent, &just, &u.ID); err != nil {
 			return err
 		}
 		if x := byKey[ent+"\x00"+just]; x != nil && len(x.Assignees) < ruleAssigneesShown {
-			u.Name = ns(name)
 			x.Assignees = append(x.Assignees, u)
 		}
 		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for i := range rules {
+		for _, u := range rules[i].Assignees {
+			ids = append(ids, u.ID)
+		}
+	}
+	names, err := db.userNames(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range rules {
+		for k := range rules[i].Assignees {
+			u := &rules[i].Assignees[k]
+			if n, ok := names[u.ID]; ok {
+				u.Name = n
+			}
+		}
+	}
+	return nil
+}
+
+// userNames returns the names of the published identities among ids
+// (a nil name: the identity has none).
+func (db *DB) userNames(ctx context.Context, ids []string) (map[string]*string, error) {
+	seen := make(map[string]bool, len(ids))
+	var uniq []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	out := make(map[string]*string, len(uniq))
+	return out, inChunks(uniq, func(part []string) error {
+		b := &sqlb{}
+		return queryEach(ctx, db.b, "user names", `SELECT usr_id, usr_name FROM identities WHERE usr_id IN (`+b.list(part)+`)`, b.args, func(r Rows) error {
+			var id string
+			var name sql.NullString
+			if err := r.Scan(&id, &name); err != nil {
+				return err
+			}
+			out[id] = ns(name)
+			return nil
+		})
 	})
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -448,5 +449,60 @@ func TestViews(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestFlatAttrs: the fast reading of an attributes object gives what the
+// token decoder gives, and leaves to it what it cannot read.
+func TestFlatAttrs(t *testing.T) {
+	decoded := func(s string) ([]Attr, error) {
+		dec := json.NewDecoder(strings.NewReader(s))
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		var out []Attr
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			if sv, ok := v.(string); ok && sv != "" {
+				out = append(out, Attr{Name: k.(string), Value: sv})
+			}
+		}
+		return out, nil
+	}
+	for _, c := range []struct {
+		in   string
+		fast bool
+	}{
+		{`{}`, true},
+		{` { } `, true},
+		{`{"city":"New York","dept":""}`, true},
+		{`{"a":"x", "b" : "y\"z\\w\u00e9" , "a":"again"}`, true},
+		{`{"name":"Zoë Ünal"}`, true},
+		{`{"n":1,"s":"x"}`, false},
+		{`{"n":null}`, false},
+		{"{\"bad\":\"\xff\"}", false},
+		{"{\"ctl\":\"a\tb\"}", false},
+		{`{"a":"x",}`, false},
+		{`{"a":"x"} trailing`, false},
+	} {
+		got, ok := flatAttrs(c.in)
+		if ok != c.fast {
+			t.Errorf("%s: fast %v, want %v", c.in, ok, c.fast)
+		}
+		want, werr := decoded(c.in)
+		if ok && (werr != nil || fmt.Sprint(got) != fmt.Sprint(want)) {
+			t.Errorf("%s: %v, the decoder %v (%v)", c.in, got, want, werr)
+		}
+		all, err := jsonAttrs(c.in)
+		if werr == nil && (err != nil || fmt.Sprint(all) != fmt.Sprint(want)) {
+			t.Errorf("%s: jsonAttrs %v (%v), the decoder %v", c.in, all, err, want)
+		}
 	}
 }
