@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -118,6 +119,10 @@ type assignChunk struct {
 	unknownU []unknownRef
 	unknownE []unknownRef
 	rejects  []formats.Reject
+	// the last identity key looked up (a copy) and its id
+	lastU   []byte
+	lastUID int32
+	hasLast bool
 }
 
 type unknownRef struct {
@@ -195,7 +200,13 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 			}
 		}
 		row := int32(len(ch.u))
-		u, en := users.lookup(uv), ents.lookup(ev)
+		// Rows come grouped by identity: most repeat the last row's key.
+		u := ch.lastUID
+		if !ch.hasLast || !bytes.Equal(uv, ch.lastU) {
+			u = users.lookup(uv)
+			ch.lastU, ch.lastUID, ch.hasLast = append(ch.lastU[:0], uv...), u, true
+		}
+		en := ents.lookup(ev)
 		if u < 0 {
 			ch.unknownU = append(ch.unknownU, unknownRef{row, append([]byte(nil), uv...)})
 		}
@@ -258,7 +269,7 @@ func readAssignments(ctx context.Context, src DataSource, m Mapping, users, ents
 		for _, x := range ch.unknownE {
 			ch.e[x.row] = ents.intern(x.key)
 		}
-		ch.rejects, ch.unknownU, ch.unknownE = nil, nil, nil
+		ch.rejects, ch.unknownU, ch.unknownE, ch.lastU = nil, nil, nil, nil
 		if len(ch.u) > 0 {
 			t.chunks = append(t.chunks, ch)
 			t.nChunked += len(ch.u)
