@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -52,10 +53,45 @@ func NewIndex(items *Items, rules []Rule, numEnts, workers int) (*Index, error) 
 		}
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return slices.Compare(rules[a].Items, rules[b].Items) })
+	sortByItems(order, rules, len(items.Dict))
 	x := &Index{items: items, rules: rules, numEnts: numEnts, workers: workers}
 	x.build(order, 0)
 	return x, nil
+}
+
+// sortByItems sorts order (rule indexes, ascending) stably by the rules'
+// antecedents, element by element, shorter first. When the antecedent
+// (ids + 1, left-aligned, 0 past its end, so a prefix sorts first) and the
+// rule index fit together in one word, the words are sorted instead.
+func sortByItems(order []int32, rules []Rule, numItems int) {
+	maxLen := 0
+	for i := range rules {
+		maxLen = max(maxLen, len(rules[i].Items))
+	}
+	shift := uint(bits.Len(uint(numItems)))
+	idxBits := uint(bits.Len(uint(len(rules))))
+	if maxLen == 0 || int(shift)*maxLen+int(idxBits) > 64 {
+		slices.SortStableFunc(order, func(a, b int32) int { return slices.Compare(rules[a].Items, rules[b].Items) })
+		return
+	}
+	keys := make([]uint64, len(order))
+	sorted := true
+	for i, o := range order {
+		var k uint64
+		for j, it := range rules[o].Items {
+			k |= uint64(it+1) << (shift * uint(maxLen-1-j))
+		}
+		keys[i] = k<<idxBits | uint64(o)
+		sorted = sorted && (i == 0 || keys[i-1] < keys[i])
+	}
+	if sorted {
+		return
+	}
+	slices.Sort(keys)
+	mask := uint64(1)<<idxBits - 1
+	for i, k := range keys {
+		order[i] = int32(k & mask)
+	}
 }
 
 // build adds the node of the rules order (sorted by antecedent, sharing

@@ -175,7 +175,7 @@ func ItemListArray(n int, get func(i int) []int32, dict []string) arrow.Array {
 	for i := 0; i < n; i++ {
 		flat = append(flat, get(i)...)
 	}
-	child := formats.StringArray(total, func(j int) []byte { return unsafe.Slice(unsafe.StringData(dict[flat[j]]), len(dict[flat[j]])) })
+	child := itemStrings(flat, dict)
 	defer child.Release()
 	d := array.NewData(arrow.ListOf(arrow.BinaryTypes.String), n,
 		[]*memory.Buffer{nil, memory.NewBufferBytes(int32sBytes(offsets))}, []arrow.ArrayData{child.Data()}, 0, 0)
@@ -215,4 +215,42 @@ func int32sBytes(v []int32) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
+}
+
+// itemStrings is formats.StringArray of the items flat (ids into dict):
+// the dictionary is laid out in one arena first, so that each element is
+// one copy from a small, cache-resident block with a known length.
+func itemStrings(flat []int32, dict []string) arrow.Array {
+	used := make([]bool, len(dict))
+	for _, it := range flat {
+		used[it] = true
+	}
+	start := make([]int32, len(dict)+1)
+	var arena []byte
+	for i, s := range dict {
+		start[i] = int32(len(arena))
+		if used[i] {
+			if s == "" {
+				// An empty item would be null: the general builder.
+				return formats.StringArray(len(flat), func(j int) []byte { return []byte(dict[flat[j]]) })
+			}
+			arena = append(arena, s...)
+		}
+	}
+	start[len(dict)] = int32(len(arena))
+	size := 0
+	for _, it := range flat {
+		size += int(start[it+1] - start[it])
+	}
+	offsets := make([]int32, len(flat)+1)
+	data := make([]byte, size)
+	pos := 0
+	for j, it := range flat {
+		pos += copy(data[pos:], arena[start[it]:start[it+1]])
+		offsets[j+1] = int32(pos)
+	}
+	d := array.NewData(arrow.BinaryTypes.String, len(flat),
+		[]*memory.Buffer{nil, memory.NewBufferBytes(int32sBytes(offsets)), memory.NewBufferBytes(data)}, nil, 0, 0)
+	defer d.Release()
+	return array.NewStringData(d)
 }
