@@ -113,6 +113,7 @@ type DB struct {
 	b       Backend
 	log     *slog.Logger
 	publish sync.Mutex // serialises loads in this process
+	views   viewCache  // query views' values per publication (views_cache.go)
 }
 
 // New wraps a backend; it does not migrate.

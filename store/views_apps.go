@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -39,6 +40,9 @@ func (db *DB) Applications(ctx context.Context, aq AppsQuery) (AppsPage, error) 
 		return AppsPage{}, err
 	}
 	size := pageSize(aq.PageSize)
+	if aq.Scope.All() {
+		return db.applicationsCached(ctx, aq, after, size)
+	}
 	filter := func() *sqlb {
 		b := &sqlb{}
 		if aq.OwnerID != "" {
@@ -76,6 +80,58 @@ WHERE ` + b.and() + ` GROUP BY p.app_id, p.app_name ORDER BY p.app_id LIMIT ` + 
 		return nil
 	})
 	out.Apps, out.Next = pageOf(out.Apps, size, func(a AppStat) any { return []string{a.AppID} })
+	return out, err
+}
+
+// appFigures is an application's line of the applications view with its
+// owner and holders.
+type appFigures struct {
+	AppStat
+	owner   *string
+	holders int64
+}
+
+// applicationsCached is Applications without a scope, from the figures
+// of every application kept per publication (entitlement_stats was
+// aggregated by application for every page).
+func (db *DB) applicationsCached(ctx context.Context, aq AppsQuery, after []string, size int) (AppsPage, error) {
+	all, err := cachedView(ctx, db, "applications", db.applicationFigures)
+	if err != nil {
+		return AppsPage{}, err
+	}
+	out := AppsPage{Apps: []AppStat{}}
+	for _, a := range all {
+		if aq.OwnerID != "" && (a.owner == nil || *a.owner != aq.OwnerID) {
+			continue
+		}
+		out.TotalApps++
+		out.TotalEnts += a.Entitlements
+		out.TotalAssigned += a.holders
+		if (after == nil || a.AppID > after[0]) && len(out.Apps) <= size {
+			out.Apps = append(out.Apps, a.AppStat)
+		}
+	}
+	out.Apps, out.Next = pageOf(out.Apps, size, func(a AppStat) any { return []string{a.AppID} })
+	return out, nil
+}
+
+// applicationFigures reads every application's figures, in app_id (byte)
+// order.
+func (db *DB) applicationFigures(ctx context.Context) ([]appFigures, error) {
+	var out []appFigures
+	err := queryEach(ctx, db.b, "applications", `SELECT p.app_id, p.app_name, p.app_owner_id, COUNT(es.ent_id), COALESCE(SUM(es.high), 0), COALESCE(SUM(es.medium), 0),
+COALESCE(SUM(es.low), 0), COALESCE(SUM(es.unscored), 0), COALESCE(SUM(es.avg_score * es.scored), 0), COALESCE(SUM(es.holders), 0)
+FROM applications p LEFT JOIN entitlement_stats es ON es.app_id = p.app_id GROUP BY p.app_id, p.app_name, p.app_owner_id`, nil, func(r Rows) error {
+		var a appFigures
+		var name, owner sql.NullString
+		if err := r.Scan(&a.AppID, &name, &owner, &a.Entitlements, &a.Bands.High, &a.Bands.Medium, &a.Bands.Low, &a.Bands.Unscored, &a.Bands.Sum, &a.holders); err != nil {
+			return err
+		}
+		a.AppName, a.owner = ns(name), ns(owner)
+		out = append(out, a)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].AppID < out[j].AppID })
 	return out, err
 }
 

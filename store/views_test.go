@@ -506,3 +506,46 @@ func TestFlatAttrs(t *testing.T) {
 		}
 	}
 }
+
+// TestViewCache: a cached view value is computed once per publication,
+// again after a load, and not kept when its computation fails.
+func TestViewCache(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h harness) {
+		ctx := context.Background()
+		db, _, _ := h.open(t)
+		mustLoad(t, db, newFakeRun(t, "run-1", true, 1))
+		fills := 0
+		fill := func(context.Context) (int, error) { fills++; return fills, nil }
+		for i := 0; i < 2; i++ {
+			if v, err := cachedView(ctx, db, "k", fill); err != nil || v != 1 {
+				t.Fatalf("first publication: %d, %v", v, err)
+			}
+		}
+		fail := errors.New("no")
+		if _, err := cachedView(ctx, db, "bad", func(context.Context) (int, error) { return 0, fail }); !errors.Is(err, fail) {
+			t.Fatalf("failed fill: %v", err)
+		}
+		if v, err := cachedView(ctx, db, "bad", fill); err != nil || v != 2 {
+			t.Fatalf("after a failed fill: %d, %v", v, err)
+		}
+		hits, err := db.SearchUsers(ctx, "a", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustLoad(t, db, newFakeRun(t, "run-2", true, 1))
+		if v, err := cachedView(ctx, db, "k", fill); err != nil || v != 3 {
+			t.Fatalf("second publication: %d, %v", v, err)
+		}
+		again, err := db.SearchUsers(ctx, "a", 1000)
+		show := func(hs []UserHit) string {
+			var b strings.Builder
+			for _, h := range hs {
+				fmt.Fprintf(&b, "%s %s %v %v %v;", h.UsrID, sp(h.Name), h.IsAppOwner, h.IsEntOwner, h.IsSupervisor)
+			}
+			return b.String()
+		}
+		if err != nil || show(again) != show(hits) || len(hits) == 0 {
+			t.Fatalf("search after a load: %v (%v), before %v", again, err, hits)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -262,22 +263,74 @@ type UserHit struct {
 }
 
 // SearchUsers finds identities whose id or name contains text (case
-// insensitive), in id order, at most limit.
+// insensitive), in id order, at most limit. The search list (user_search:
+// lower-cased id and name per identity) and who owns or manages are kept
+// per publication and searched in memory: no index serves a substring
+// match, and the statement scanned the list for each search.
 func (db *DB) SearchUsers(ctx context.Context, text string, limit int) ([]UserHit, error) {
-	b := &sqlb{}
-	text = viewSQL("view_user_search", map[string]string{"pattern": b.arg(containsPattern(text)), "limit": b.arg(int64(pageSize(limit)))})
+	list, err := cachedView(ctx, db, "user search", db.userSearchList)
+	if err != nil {
+		return nil, err
+	}
+	pat := strings.ToLower(text)
+	n := pageSize(limit)
 	var out []UserHit
-	err := queryEach(ctx, db.b, "user search", text, b.args, func(r Rows) error {
-		var h UserHit
+	for i := range list {
+		if len(out) == n {
+			break
+		}
+		if u := &list[i]; strings.Contains(u.text, pat) {
+			out = append(out, u.hit)
+		}
+	}
+	return out, nil
+}
+
+type searchEntry struct {
+	text string
+	hit  UserHit
+}
+
+// userSearchList reads the search list in id (byte) order with each
+// identity's roles.
+func (db *DB) userSearchList(ctx context.Context) ([]searchEntry, error) {
+	owners := func(what, q string) (map[string]bool, error) {
+		m := map[string]bool{}
+		err := queryEach(ctx, db.b, what, q, nil, func(r Rows) error {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			m[id] = true
+			return nil
+		})
+		return m, err
+	}
+	apps, err := owners("application owners", `SELECT DISTINCT app_owner_id FROM applications WHERE app_owner_id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := owners("entitlement owners", `SELECT DISTINCT ent_owner_id FROM entitlements WHERE ent_owner_id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	sups, err := owners("supervisors", `SELECT DISTINCT usr_manager_id FROM identities WHERE usr_manager_id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	var out []searchEntry
+	err = queryEach(ctx, db.b, "user search", `SELECT usr_id, usr_name, search_text FROM user_search`, nil, func(r Rows) error {
+		var e searchEntry
 		var name sql.NullString
-		var app, ent, sup int64
-		if err := r.Scan(&h.UsrID, &name, &app, &ent, &sup); err != nil {
+		if err := r.Scan(&e.hit.UsrID, &name, &e.text); err != nil {
 			return err
 		}
-		h.Name, h.IsAppOwner, h.IsEntOwner, h.IsSupervisor = ns(name), app > 0, ent > 0, sup > 0
-		out = append(out, h)
+		e.hit.Name = ns(name)
+		e.hit.IsAppOwner, e.hit.IsEntOwner, e.hit.IsSupervisor = apps[e.hit.UsrID], ents[e.hit.UsrID], sups[e.hit.UsrID]
+		out = append(out, e)
 		return nil
 	})
+	sort.Slice(out, func(i, j int) bool { return out[i].hit.UsrID < out[j].hit.UsrID })
 	return out, err
 }
 
