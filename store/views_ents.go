@@ -33,29 +33,86 @@ const entRefFrom = `entitlements e LEFT JOIN applications p ON p.app_id = e.app_
 
 // SearchEntitlements finds entitlements whose id or name contains text
 // (case insensitive for ASCII), optionally of one application and owned
-// (ByEntOwner) or in applications owned (ByAppOwner) by user.
+// (ByEntOwner) or in applications owned (ByAppOwner) by user. The
+// entitlements are kept per publication and searched in memory (no index
+// serves a substring match).
 func (db *DB) SearchEntitlements(ctx context.Context, by OwnerBy, user, text, appID string, limit int) ([]EntRef, error) {
-	b := &sqlb{}
-	b.idOrNameContains("e.ent_id", "e.ent_name", text)
-	if appID != "" {
-		b.where("e.app_id = %s", b.arg(appID))
+	list, err := cachedView(ctx, db, "entitlement search", db.entSearchList)
+	if err != nil {
+		return nil, err
 	}
-	if user != "" {
-		switch by {
-		case ByEntOwner:
-			b.where("e.ent_owner_id = %s", b.arg(user))
-		case ByAppOwner:
-			b.where("p.app_owner_id = %s", b.arg(user))
+	pat := strings.ToLower(text)
+	n := pageSize(limit)
+	out := []EntRef{}
+	for i := range list {
+		if len(out) == n {
+			break
+		}
+		x := &list[i]
+		if text != "" && !strings.Contains(x.id, pat) && !strings.Contains(x.name, pat) {
+			continue
+		}
+		if appID != "" && (x.ref.AppID == nil || *x.ref.AppID != appID) {
+			continue
+		}
+		if user != "" {
+			switch by {
+			case ByEntOwner:
+				if x.ref.OwnerID == nil || *x.ref.OwnerID != user {
+					continue
+				}
+			case ByAppOwner:
+				if x.appOwner == nil || *x.appOwner != user {
+					continue
+				}
+			}
+		}
+		out = append(out, x.ref)
+	}
+	return out, nil
+}
+
+// entSearchEntry is an entitlement with its id and name lower-cased as
+// SQL's LOWER does it (ASCII letters only) and its application's owner.
+type entSearchEntry struct {
+	ref      EntRef
+	id, name string
+	appOwner *string
+}
+
+func (db *DB) entSearchList(ctx context.Context) ([]entSearchEntry, error) {
+	var out []entSearchEntry
+	err := queryEach(ctx, db.b, "entitlement search", `SELECT `+entRefCols+`, p.app_owner_id FROM `+entRefFrom, nil, func(r Rows) error {
+		var x entSearchEntry
+		var en, app, an, owner, crit, risk, ao sql.NullString
+		if err := r.Scan(&x.ref.EntID, &en, &app, &an, &owner, &crit, &risk, &ao); err != nil {
+			return err
+		}
+		x.ref.EntName, x.ref.AppID, x.ref.AppName, x.ref.OwnerID, x.ref.Criticality, x.ref.RiskLevel = ns(en), ns(app), ns(an), ns(owner), ns(crit), ns(risk)
+		x.appOwner = ns(ao)
+		x.id, x.name = asciiLower(x.ref.EntID), asciiLower(en.String)
+		out = append(out, x)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ref.EntID < out[j].ref.EntID })
+	return out, err
+}
+
+// asciiLower lower-cases the ASCII letters of s (what LOWER does in
+// SQLite and under PostgreSQL's C collation).
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
-	out := []EntRef{}
-	err := queryEach(ctx, db.b, "entitlement search", `SELECT `+entRefCols+` FROM `+entRefFrom+` WHERE `+b.and()+` ORDER BY e.ent_id LIMIT `+b.arg(int64(pageSize(limit))),
-		b.args, func(r Rows) error {
-			e, err := scanEntRef(r)
-			out = append(out, e)
-			return err
-		})
-	return out, err
+	return s
 }
 
 // DistinctEntitlements returns a page of all entitlements in ent_id order
