@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -506,12 +508,18 @@ type FilterPopulation struct {
 func (db *DB) FilterOptions(ctx context.Context, pop FilterPopulation, attributes []string, maxValues int) ([]FilterOption, error) {
 	if attributes == nil && maxValues > 0 {
 		// The attributes with at most maxValues values, from the load's figure.
-		var counts map[string]int64
-		raw, err := db.figure(ctx, FigureAttributeValues)
+		counts, err := cachedView(ctx, db, "figure "+FigureAttributeValues, func(ctx context.Context) (map[string]int64, error) {
+			var counts map[string]int64
+			raw, err := db.figure(ctx, FigureAttributeValues)
+			if err != nil || raw == nil || json.Unmarshal(raw, &counts) != nil {
+				return nil, err
+			}
+			return counts, nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		if raw != nil && json.Unmarshal(raw, &counts) == nil {
+		if counts != nil {
 			attributes = []string{}
 			for k, n := range counts {
 				if n <= int64(maxValues) {
@@ -525,32 +533,43 @@ func (db *DB) FilterOptions(ctx context.Context, pop FilterPopulation, attribute
 		if err := db.mustApp(ctx, pop.AppID); err != nil {
 			return nil, err
 		}
-		raw, err := db.figure(ctx, FigureAppFilters+pop.AppID)
-		if err != nil {
-			return nil, err
-		}
-		out := []FilterOption{}
-		if raw == nil {
-			return out, nil // no holders
-		}
-		var rows [][3]json.RawMessage
-		if err := json.Unmarshal(raw, &rows); err != nil {
-			return nil, fmt.Errorf("filter options of %s: %w", pop.AppID, err)
-		}
-		keep := map[string]bool{}
-		for _, a := range attributes {
-			keep[a] = true
-		}
-		for _, r := range rows {
-			var f FilterOption
-			if json.Unmarshal(r[0], &f.Attribute) != nil || json.Unmarshal(r[1], &f.Value) != nil || json.Unmarshal(r[2], &f.Count) != nil {
-				return nil, fmt.Errorf("filter options of %s: bad row", pop.AppID)
+		// The figure (a JSON list of every attribute's values over the
+		// application's holders, 145 KB on average on the large preset) is
+		// read and parsed once per publication and list of attributes, and
+		// only the options asked for are kept.
+		key := "figure " + FigureAppFilters + pop.AppID + "\x00" + strings.Join(attributes, "\x00")
+		fs, err := cachedView(ctx, db, key, func(ctx context.Context) ([]FilterOption, error) {
+			out := []FilterOption{}
+			raw, err := db.figure(ctx, FigureAppFilters+pop.AppID)
+			if err != nil || raw == nil {
+				return out, err // none: no holders
 			}
-			if keep[f.Attribute] {
-				out = append(out, f)
+			var rows [][3]json.RawMessage
+			if err := json.Unmarshal(raw, &rows); err != nil {
+				return nil, fmt.Errorf("filter options of %s: %w", pop.AppID, err)
 			}
-		}
-		return out, nil
+			// Rows of other attributes (most: those with many values) are
+			// recognised by their attribute's JSON text, as the load wrote
+			// it, and not decoded.
+			keep, keepJSON := map[string]bool{}, map[string]bool{}
+			for _, a := range attributes {
+				keep[a], keepJSON[jsonText(a)] = true, true
+			}
+			for _, r := range rows {
+				if !keepJSON[string(r[0])] && !bytes.ContainsRune(r[0], '\\') {
+					continue
+				}
+				var f FilterOption
+				if json.Unmarshal(r[0], &f.Attribute) != nil || json.Unmarshal(r[1], &f.Value) != nil || json.Unmarshal(r[2], &f.Count) != nil {
+					return nil, fmt.Errorf("filter options of %s: bad row", pop.AppID)
+				}
+				if keep[f.Attribute] {
+					out = append(out, f)
+				}
+			}
+			return out, nil
+		})
+		return slices.Clone(fs), err // the caller's own copy
 	}
 	b := &sqlb{}
 	var text string
